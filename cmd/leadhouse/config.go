@@ -1,0 +1,165 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// config is every setting of leadhouse, read from the environment. The README's configuration
+// table lists the same variables with the same defaults; keep them together.
+type config struct {
+	Listen         string   `env:"LEADHOUSE_LISTEN" envDefault:":8080" help:"address the HTTP server listens on"`
+	Tokens         []string `env:"LEADHOUSE_TOKEN" envSeparator:"," help:"bearer token(s) the CRM must send; several, comma-separated, to rotate without downtime"`
+	InsecureNoAuth bool     `env:"LEADHOUSE_INSECURE_NO_AUTH" envDefault:"false" help:"accept callbacks without a token (never on the internet)"`
+	DataDir        string   `env:"LEADHOUSE_DATA_DIR" envDefault:"./data" help:"directory for the write-ahead log and the embedded engine's data"`
+
+	ClickHouseAddr     []string `env:"LEADHOUSE_CLICKHOUSE_ADDR" envSeparator:"," help:"host:port list of a ClickHouse server (native protocol); empty uses the embedded engine in the data dir"`
+	ClickHouseDatabase string   `env:"LEADHOUSE_CLICKHOUSE_DATABASE" envDefault:"leadhouse" help:"database holding leadhouse's tables and views"`
+	ClickHouseUsername string   `env:"LEADHOUSE_CLICKHOUSE_USERNAME" envDefault:"default" help:"ClickHouse server user"`
+	ClickHousePassword string   `env:"LEADHOUSE_CLICKHOUSE_PASSWORD" help:"ClickHouse server password"`
+	ClickHouseTLS      bool     `env:"LEADHOUSE_CLICKHOUSE_TLS" envDefault:"false" help:"connect to the ClickHouse server over TLS"`
+
+	BatchMaxRows     int           `env:"LEADHOUSE_BATCH_MAX_ROWS" envDefault:"50000" help:"flush when a table has this many buffered rows"`
+	BatchMaxBytes    byteSize      `env:"LEADHOUSE_BATCH_MAX_BYTES" envDefault:"16MiB" help:"flush when the buffered batch reaches this size"`
+	FlushInterval    time.Duration `env:"LEADHOUSE_FLUSH_INTERVAL" envDefault:"1s" help:"flush buffered rows at least this often"`
+	MaxBufferedBytes byteSize      `env:"LEADHOUSE_MAX_BUFFERED_BYTES" envDefault:"256MiB" help:"memory for batches; past it callbacks wait in the WAL"`
+	MaxBodyBytes     byteSize      `env:"LEADHOUSE_MAX_BODY_BYTES" envDefault:"1MiB" help:"largest callback body accepted (413 above)"`
+	MaxConcurrent    int           `env:"LEADHOUSE_MAX_CONCURRENT" envDefault:"512" help:"requests handled at once; more get 503"`
+	WALSync          string        `env:"LEADHOUSE_WAL_SYNC" envDefault:"always" help:"always: fsync before 202; interval: fsync every LEADHOUSE_WAL_SYNC_INTERVAL"`
+	WALSyncInterval  time.Duration `env:"LEADHOUSE_WAL_SYNC_INTERVAL" envDefault:"100ms" help:"longest a 202 may wait for an fsync when LEADHOUSE_WAL_SYNC=interval"`
+	WALMaxBytes      byteSize      `env:"LEADHOUSE_WAL_MAX_BYTES" envDefault:"4GiB" help:"backlog kept while the store is down; past it callbacks get 503"`
+	ShutdownTimeout  time.Duration `env:"LEADHOUSE_SHUTDOWN_TIMEOUT" envDefault:"30s" help:"time to flush on SIGTERM before giving up (the WAL keeps the rest)"`
+	LogFormat        string        `env:"LEADHOUSE_LOG_FORMAT" envDefault:"auto" help:"auto (text on a terminal, json otherwise), text or json"`
+	LogLevel         string        `env:"LEADHOUSE_LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error"`
+}
+
+// loadConfig reads the environment. Its error is one line naming the variable and what it expects.
+func loadConfig(environ map[string]string) (config, error) {
+	var c config
+	err := env.ParseWithOptions(&c, env.Options{Environment: environ})
+	if err != nil {
+		return c, explainEnvError(err)
+	}
+	return c, c.validate()
+}
+
+func (c *config) validate() error {
+	switch c.WALSync {
+	case "always", "interval":
+	default:
+		return fmt.Errorf("LEADHOUSE_WAL_SYNC=%q: expected always or interval", c.WALSync)
+	}
+	switch c.LogFormat {
+	case "auto", "text", "json":
+	default:
+		return fmt.Errorf("LEADHOUSE_LOG_FORMAT=%q: expected auto, text or json", c.LogFormat)
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return err
+	}
+	positive := []struct {
+		name string
+		v    int64
+	}{
+		{"LEADHOUSE_BATCH_MAX_ROWS", int64(c.BatchMaxRows)},
+		{"LEADHOUSE_BATCH_MAX_BYTES", int64(c.BatchMaxBytes)},
+		{"LEADHOUSE_FLUSH_INTERVAL", int64(c.FlushInterval)},
+		{"LEADHOUSE_MAX_BUFFERED_BYTES", int64(c.MaxBufferedBytes)},
+		{"LEADHOUSE_MAX_BODY_BYTES", int64(c.MaxBodyBytes)},
+		{"LEADHOUSE_MAX_CONCURRENT", int64(c.MaxConcurrent)},
+		{"LEADHOUSE_WAL_SYNC_INTERVAL", int64(c.WALSyncInterval)},
+		{"LEADHOUSE_WAL_MAX_BYTES", int64(c.WALMaxBytes)},
+		{"LEADHOUSE_SHUTDOWN_TIMEOUT", int64(c.ShutdownTimeout)},
+	}
+	for _, p := range positive {
+		if p.v <= 0 {
+			return fmt.Errorf("%s: expected a value greater than zero", p.name)
+		}
+	}
+	if c.DataDir == "" {
+		return errors.New("LEADHOUSE_DATA_DIR: expected a directory path")
+	}
+	var tokens []string
+	for _, t := range c.Tokens {
+		if t = strings.TrimSpace(t); t != "" {
+			tokens = append(tokens, t)
+		}
+	}
+	c.Tokens = tokens
+	return nil
+}
+
+// requireAuth is checked by serve only: other subcommands need no token.
+func (c *config) requireAuth() error {
+	if len(c.Tokens) == 0 && !c.InsecureNoAuth {
+		return errors.New("LEADHOUSE_TOKEN: expected at least one token (or LEADHOUSE_INSECURE_NO_AUTH=true for a private network)")
+	}
+	for _, t := range c.Tokens {
+		if len(t) < 8 {
+			return errors.New("LEADHOUSE_TOKEN: expected tokens of at least 8 characters")
+		}
+	}
+	return nil
+}
+
+// explainEnvError turns caarlos0/env's error, which names Go struct fields, into one line naming
+// the environment variable and the value it expects.
+func explainEnvError(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) || len(agg.Errors) == 0 {
+		return err
+	}
+	var pe env.ParseError
+	if !errors.As(agg.Errors[0], &pe) {
+		return agg.Errors[0]
+	}
+	f, ok := reflect.TypeFor[config]().FieldByName(pe.Name)
+	if !ok {
+		return err
+	}
+	name := f.Tag.Get("env")
+	return fmt.Errorf("%s: expected %s (%v)", name, expectation(f.Type), pe.Err)
+}
+
+func expectation(t reflect.Type) string {
+	switch t {
+	case reflect.TypeFor[time.Duration]():
+		return "a duration such as 500ms, 1s or 2m"
+	case reflect.TypeFor[byteSize]():
+		return "a size in bytes such as 1048576, 512KiB, 16MiB or 4GiB"
+	case reflect.TypeFor[bool]():
+		return "true or false"
+	case reflect.TypeFor[int]():
+		return "a whole number"
+	}
+	return "a " + t.String()
+}
+
+// byteSize is a number of bytes written plainly or with a binary suffix (KiB, MiB, GiB).
+type byteSize int64
+
+func (b *byteSize) UnmarshalText(text []byte) error {
+	s := strings.TrimSpace(string(text))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return fmt.Errorf("invalid size %q", string(text))
+	}
+	*b = byteSize(n * mult)
+	return nil
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/leadhouse/leadhouse/flatten"
+	"github.com/leadhouse/leadhouse/server"
+	"github.com/leadhouse/leadhouse/sink"
+	"github.com/leadhouse/leadhouse/sink/wal"
+)
+
+// runServe receives callbacks until ctx is cancelled (SIGINT/SIGTERM), then stops accepting,
+// flushes everything buffered, closes the store and returns nil.
+func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
+	if err := cfg.requireAuth(); err != nil {
+		return err
+	}
+	if cfg.InsecureNoAuth {
+		log.Warn("authentication is off (LEADHOUSE_INSECURE_NO_AUTH=true): anyone who reaches the port can post callbacks")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("LEADHOUSE_DATA_DIR=%q: %w", cfg.DataDir, err)
+	}
+	st, err := openMigrated(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	metrics := server.NewMetrics()
+	pipe, closeWAL, err := startPipeline(ctx, cfg, log, st, metrics.OnFlush)
+	if err != nil {
+		return err
+	}
+	defer closeWAL()
+
+	srv, err := server.New(server.Options{
+		Pipeline:       pipe,
+		Tokens:         cfg.Tokens,
+		InsecureNoAuth: cfg.InsecureNoAuth,
+		Metrics:        metrics,
+		Logger:         log,
+		Addr:           cfg.Listen,
+		MaxBodyBytes:   int64(cfg.MaxBodyBytes),
+		MaxConcurrent:  cfg.MaxConcurrent,
+	})
+	if err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
+	if err != nil {
+		_ = pipe.Close(context.WithoutCancel(ctx))
+		return fmt.Errorf("LEADHOUSE_LISTEN=%q: %w", cfg.Listen, err)
+	}
+	log.Info("serving callbacks", "addr", ln.Addr().String(), "endpoint", "POST /v1/callbacks", "wal_sync", cfg.WALSync)
+	serveErr := srv.Serve(ctx, ln)
+
+	log.Info("shutting down: flushing buffered callbacks")
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	closeErr := pipe.Close(cctx)
+	if closeErr != nil {
+		closeErr = fmt.Errorf("flush on shutdown (unflushed callbacks stay in the write-ahead log and are replayed on the next start): %w", closeErr)
+	}
+	if err := errors.Join(serveErr, closeErr); err != nil {
+		return err
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
+
+// startPipeline opens the write-ahead log and starts the pipeline that replays it and batches
+// into st. The pipeline runs on its own context: after a signal it still has to flush, so only
+// the returned cleanup, run after Close, stops it and closes the log.
+func startPipeline(ctx context.Context, cfg config, log *slog.Logger, st sink.Store, onFlush func(string, int, time.Duration, error)) (*sink.Pipeline, func(), error) {
+	var mode wal.SyncMode
+	if err := mode.UnmarshalText([]byte(cfg.WALSync)); err != nil {
+		return nil, nil, fmt.Errorf("LEADHOUSE_WAL_SYNC: %w", err)
+	}
+	tracker := &wal.Tracker{}
+	walDir := filepath.Join(cfg.DataDir, "wal")
+	wl, err := wal.Open(wal.Options{
+		Dir:          walDir,
+		Sync:         mode,
+		SyncInterval: cfg.WALSyncInterval,
+		MaxBytes:     int64(cfg.WALMaxBytes),
+		Tracker:      tracker,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open write-ahead log in %s: %w", walDir, err)
+	}
+	// The replayer decodes one record at a time, so one Flattener serves it.
+	decoder := flatten.New()
+	pipe, err := sink.New(st, wl, tracker, sink.Options{
+		Decode:           decoder.Flatten,
+		Reason:           server.Reason,
+		MaxRows:          cfg.BatchMaxRows,
+		MaxBytes:         int64(cfg.BatchMaxBytes),
+		FlushInterval:    cfg.FlushInterval,
+		MaxBufferedBytes: int64(cfg.MaxBufferedBytes),
+		OnFlush:          onFlush,
+		Logger:           log,
+	})
+	if err != nil {
+		wl.Close()
+		return nil, nil, err
+	}
+	pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	if err := pipe.Start(pctx); err != nil {
+		stop()
+		wl.Close()
+		return nil, nil, err
+	}
+	return pipe, func() { stop(); wl.Close() }, nil
+}

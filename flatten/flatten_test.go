@@ -1,0 +1,254 @@
+package flatten_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadhouse/leadhouse/flatten"
+	"github.com/leadhouse/leadhouse/schema"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+
+// receivedAt is the arrival time every test uses, so golden files do not depend on the clock.
+var receivedAt = time.Date(2019, 5, 21, 12, 0, 0, 123e6, time.UTC)
+
+func readFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func rowsJSON(t testing.TB, rows *schema.Rows) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := flatten.WriteRowsJSON(&buf, rows); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func TestGoldenFixtures(t *testing.T) {
+	for _, name := range []string{"seed_callback", "variant_callback"} {
+		t.Run(name, func(t *testing.T) {
+			body := readFixture(t, name+".json")
+			var rows schema.Rows
+			if err := flatten.New().Flatten(body, receivedAt, &rows); err != nil {
+				t.Fatal(err)
+			}
+			got := rowsJSON(t, &rows)
+			golden := filepath.Join("testdata", name+".golden")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("rows differ from %s (run go test -update and review the diff):\n%s", golden, firstDiff(got, string(want)))
+			}
+		})
+	}
+}
+
+// firstDiff shows the first line where got and want differ.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := range max(len(g), len(w)) {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return "line " + strconv.Itoa(i+1) + ":\ngot:  " + gl + "\nwant: " + wl
+		}
+	}
+	return ""
+}
+
+func TestSeedFixtureShape(t *testing.T) {
+	rows, err := flatten.Flatten(readFixture(t, "seed_callback.json"), receivedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{
+		"events": len(rows.Events), "notes": len(rows.Notes), "calls": len(rows.Calls),
+		"dispositions": len(rows.Dispositions), "transitions": len(rows.Transitions), "booking_docs": len(rows.BookingDocs),
+		"extra_details": len(rows.Lead.ExtraDetails),
+	}
+	want := map[string]int{
+		"events": 2, "notes": 7, "calls": 1, "dispositions": 1, "transitions": 12, "booking_docs": 2,
+		// 2 keys in the first extra_details object, 20 in the second, referral_data in both.
+		"extra_details": 21,
+	}
+	for k, w := range want {
+		if counts[k] != w {
+			t.Errorf("%s: got %d rows, want %d", k, counts[k], w)
+		}
+	}
+	if rows.Count() != 1+2+7+1+1+12+2 {
+		t.Errorf("Count() = %d", rows.Count())
+	}
+}
+
+func TestInvalidSampleReportsOffsetOfMissingColon(t *testing.T) {
+	body := readFixture(t, "seed_callback_invalid.json")
+	want := int64(bytes.Index(body, []byte(`"agent_name" "Tanvi`)) + len(`"agent_name" `))
+	_, err := flatten.Flatten(body, receivedAt)
+	if !errors.Is(err, flatten.ErrNotJSON) {
+		t.Fatalf("got %v, want ErrNotJSON", err)
+	}
+	var se *flatten.SyntaxError
+	if !errors.As(err, &se) {
+		t.Fatalf("got %T, want *SyntaxError", err)
+	}
+	if se.Offset != want {
+		t.Errorf("offset %d, want %d (the byte where ':' belongs)", se.Offset, want)
+	}
+	if msg := err.Error(); !strings.HasPrefix(msg, "not JSON at byte "+strconv.FormatInt(want, 10)+": ") || !strings.Contains(msg, "':'") {
+		t.Errorf("message %q does not say where and what", msg)
+	}
+}
+
+func TestFlattenerReuseLeavesNothingBehind(t *testing.T) {
+	f := flatten.New()
+	var rows schema.Rows
+	if err := f.Flatten(readFixture(t, "variant_callback.json"), receivedAt, &rows); err != nil {
+		t.Fatal(err)
+	}
+	small := []byte(`{"lead_id": 7, "extra_details": {"a": "b"}, "zz": 1}`)
+	if err := f.Flatten(small, receivedAt, &rows); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := flatten.Flatten(small, receivedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rowsJSON(t, &rows), rowsJSON(t, fresh); got != want {
+		t.Errorf("reused flattener:\n%s\nfresh:\n%s", got, want)
+	}
+	if err := f.Flatten([]byte(`{"nope": 1}`), receivedAt, &rows); err == nil || rows.Count() != 1 || rows.Lead.LeadID != 0 {
+		t.Errorf("failed flatten left rows behind: err %v, %d rows, lead %d", err, rows.Count(), rows.Lead.LeadID)
+	}
+}
+
+func TestFlattenSharesNoMemoryWithBody(t *testing.T) {
+	body := readFixture(t, "seed_callback.json")
+	rows, err := flatten.Flatten(body, receivedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := rowsJSON(t, rows)
+	for i := range body {
+		body[i] = 'x'
+	}
+	if after := rowsJSON(t, rows); after != before {
+		t.Error("rows changed when the body they came from was overwritten")
+	}
+}
+
+func TestFlattenerRowsAliasBody(t *testing.T) {
+	// The documented contract of the reusable path: no copies, so rows see the caller's buffer.
+	body := []byte(`{"lead_id": 1, "name": "abc"}`)
+	var rows schema.Rows
+	if err := flatten.New().Flatten(body, receivedAt, &rows); err != nil {
+		t.Fatal(err)
+	}
+	copy(body[bytes.Index(body, []byte("abc")):], "xyz")
+	if rows.Lead.Name != "xyz" || rows.Lead.Raw != string(body) {
+		t.Errorf("name %q, raw %q: strings were copied", rows.Lead.Name, rows.Lead.Raw)
+	}
+}
+
+func TestEveryRowCarriesMeta(t *testing.T) {
+	body := readFixture(t, "variant_callback.json")
+	rows, err := flatten.Flatten(body, receivedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := schema.Meta{
+		LeadID:         1402361,
+		CallbackID:     flatten.CallbackID(body),
+		ReceivedAt:     schema.MillisOf(receivedAt),
+		MappingVersion: schema.MappingVersion,
+	}
+	metas := []schema.Meta{rows.Lead.Meta}
+	for _, r := range rows.Events {
+		metas = append(metas, r.Meta)
+	}
+	for _, r := range rows.Notes {
+		metas = append(metas, r.Meta)
+	}
+	for _, r := range rows.Calls {
+		metas = append(metas, r.Meta)
+	}
+	for _, r := range rows.Dispositions {
+		metas = append(metas, r.Meta)
+	}
+	for _, r := range rows.Transitions {
+		metas = append(metas, r.Meta)
+	}
+	for _, r := range rows.BookingDocs {
+		metas = append(metas, r.Meta)
+	}
+	if len(metas) != rows.Count() {
+		t.Fatalf("checked %d rows of %d", len(metas), rows.Count())
+	}
+	for i, m := range metas {
+		if m != want {
+			t.Errorf("row %d meta %+v, want %+v", i, m, want)
+		}
+	}
+}
+
+func TestCallbackIDIsStableHashOfExactBytes(t *testing.T) {
+	body := readFixture(t, "seed_callback.json")
+	id := flatten.CallbackID(body)
+	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		t.Fatalf("id %q is not 32 hex digits", id)
+	}
+	if again := flatten.CallbackID(bytes.Clone(body)); again != id {
+		t.Errorf("same bytes gave %q then %q", id, again)
+	}
+	if other := flatten.CallbackID(append(bytes.Clone(body), ' ')); other == id {
+		t.Error("a different body gave the same id")
+	}
+	// The empty body's SHA-256 starts e3b0c442...: the id is the hash, not a random token.
+	if got := flatten.CallbackID(nil); got != "e3b0c44298fc1c149afbf4c8996fb924" {
+		t.Errorf("CallbackID(nil) = %q", got)
+	}
+}
+
+func TestSteadyStateAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	body := readFixture(t, "seed_callback.json")
+	f := flatten.New()
+	var rows schema.Rows
+	allocs := testing.AllocsPerRun(50, func() {
+		if err := f.Flatten(body, receivedAt, &rows); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("%.0f allocations per callback", allocs)
+	if allocs > 60 {
+		t.Errorf("%.0f allocations per callback, budget 60", allocs)
+	}
+}

@@ -1,0 +1,321 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/leadhouse/leadhouse/flatten"
+	"github.com/leadhouse/leadhouse/schema"
+	"github.com/leadhouse/leadhouse/sink"
+	"github.com/leadhouse/leadhouse/sink/wal"
+)
+
+// Reasons recorded with a dead letter for a body the server rejected for its content.
+const (
+	ReasonNotJSON     = "not_json"
+	ReasonNotCallback = "not_callback"
+)
+
+// Header values shared read-only by every response, so setting a header allocates nothing.
+var (
+	contentTypeJSON = []string{"application/json"}
+	contentTypeText = []string{"text/plain; charset=utf-8"}
+	allowPost       = []string{"POST"}
+	bearerChallenge = []string{`Bearer realm="leadhouse"`}
+	invalidToken    = []string{`Bearer realm="leadhouse", error="invalid_token"`}
+)
+
+// work is the per-request scratch space, pooled so that a callback allocates next to nothing.
+type work struct {
+	body []byte
+	resp []byte
+	rows schema.Rows
+	f    *flatten.Flattener
+}
+
+// maxPooledBody is the largest body buffer put back in the pool: a rare huge callback should not
+// pin its buffer for the life of the process.
+const maxPooledBody = 256 << 10
+
+func (s *Server) getWork() *work {
+	if w, ok := s.work.Get().(*work); ok {
+		return w
+	}
+	return &work{body: make([]byte, 0, 16<<10), resp: make([]byte, 0, 128), f: flatten.New()}
+}
+
+func (s *Server) putWork(w *work) {
+	if cap(w.body) > maxPooledBody {
+		return
+	}
+	w.body = w.body[:0]
+	w.resp = w.resp[:0]
+	w.rows.Reset()
+	s.work.Put(w)
+}
+
+// serveCallback handles POST /v1/callbacks. The answers, all JSON:
+//
+//	202 {"callback_id":"…","lead_id":N}  the callback is durable (in the write-ahead log)
+//	400 {"error":"…","offset":N}         the body is not JSON; it is kept as a dead letter
+//	401                                   no token or a wrong one (WWW-Authenticate: Bearer)
+//	405                                   not a POST (Allow: POST)
+//	413                                   the body exceeds Options.MaxBodyBytes
+//	415                                   a Content-Encoding other than identity
+//	422 {"error":"…"}                     JSON but not a callback (not an object, no valid lead_id);
+//	                                      it is kept as a dead letter
+//	503 (Retry-After)                     too many callbacks in flight, the pipeline's backlog is
+//	                                      full, the store is down, or the server is shutting down
+//
+// Any Content-Type is accepted: the body is parsed as JSON whatever it claims to be, because the
+// CRM's documentation does not say which type it sends and a rejected type would lose callbacks.
+// A body rejected for its content is always handed to the pipeline as a dead letter before the
+// answer; when that hand-off fails the answer is 503, so the CRM sends it again.
+func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	o := s.callback(w, r, start)
+	s.metrics.observe(o, time.Since(start))
+}
+
+func (s *Server) callback(w http.ResponseWriter, r *http.Request, start time.Time) outcome {
+	if r.Method != http.MethodPost {
+		w.Header()["Allow"] = allowPost
+		writeJSON(w, http.StatusMethodNotAllowed, msgMethodNotAllowed)
+		return outcomeMethodNotAllowed
+	}
+	if s.tokens != nil {
+		tok, ok := requestToken(r)
+		if !ok {
+			w.Header()["Www-Authenticate"] = bearerChallenge
+			writeJSON(w, http.StatusUnauthorized, msgNoToken)
+			return outcomeUnauthorized
+		}
+		if !s.tokens.match(tok) {
+			w.Header()["Www-Authenticate"] = invalidToken
+			writeJSON(w, http.StatusUnauthorized, msgBadToken)
+			return outcomeUnauthorized
+		}
+	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && ce != "identity" {
+		writeJSON(w, http.StatusUnsupportedMediaType, msgEncoding)
+		return outcomeUnsupportedEncoding
+	}
+	if r.ContentLength > s.opts.MaxBodyBytes {
+		// Not reading the body makes net/http close the connection after the answer.
+		writeJSON(w, http.StatusRequestEntityTooLarge, msgTooLarge)
+		return outcomeTooLarge
+	}
+	select {
+	case s.sem <- struct{}{}:
+		defer func() { <-s.sem }()
+	default:
+		s.unavailable(w, msgBusy)
+		return outcomeUnavailable
+	}
+
+	wk := s.getWork()
+	defer s.putWork(wk)
+	body, err := readBody(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes), wk.body, r.ContentLength)
+	wk.body = body
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			writeJSON(w, http.StatusRequestEntityTooLarge, msgTooLarge)
+			return outcomeTooLarge
+		}
+		// A body cut short is not the sender's content: it is not kept, and the sender, which
+		// got no 202, sends it again.
+		wk.resp = appendError(wk.resp[:0], "cannot read body: "+err.Error())
+		writeBytes(w, http.StatusBadRequest, wk.resp)
+		return outcomeReadError
+	}
+
+	in := sink.Input{Body: body, ReceivedAt: start, Remote: r.RemoteAddr}
+	ferr := wk.f.Flatten(body, start, &wk.rows)
+	if ferr != nil {
+		return s.reject(w, r, wk, in, ferr)
+	}
+	if _, err := s.opts.Pipeline.Submit(r.Context(), in, sink.Decoded{Rows: &wk.rows}); err != nil {
+		return s.submitFailed(w, r, err)
+	}
+	wk.resp = appendAccepted(wk.resp[:0], wk.rows.Lead.CallbackID, wk.rows.Lead.LeadID)
+	writeBytes(w, http.StatusAccepted, wk.resp)
+	return outcomeAccepted
+}
+
+// Reason names why flatten refused a body, for the dead letter: ReasonNotJSON or
+// ReasonNotCallback. The pipeline's replayer must name refusals the same way (sink.Options.Reason).
+func Reason(err error) string {
+	if errors.Is(err, flatten.ErrNotJSON) {
+		return ReasonNotJSON
+	}
+	// Anything else flatten refuses is the content's fault too (flatten does no I/O), so it is
+	// a 422 like a missing lead_id.
+	return ReasonNotCallback
+}
+
+// reject keeps a body that flatten refused as a dead letter and answers 400 or 422.
+func (s *Server) reject(w http.ResponseWriter, r *http.Request, wk *work, in sink.Input, ferr error) outcome {
+	reason := Reason(ferr)
+	if _, err := s.opts.Pipeline.Submit(r.Context(), in, sink.Decoded{Reason: reason, Err: ferr}); err != nil {
+		return s.submitFailed(w, r, err)
+	}
+	wk.resp = appendError(wk.resp[:0], ferr.Error())
+	if reason == ReasonNotCallback {
+		writeBytes(w, http.StatusUnprocessableEntity, wk.resp)
+		return outcomeNotCallback
+	}
+	if se, ok := errors.AsType[*flatten.SyntaxError](ferr); ok {
+		wk.resp = appendOffset(wk.resp, se.Offset)
+	}
+	writeBytes(w, http.StatusBadRequest, wk.resp)
+	return outcomeNotJSON
+}
+
+// submitFailed answers a request whose body the pipeline did not take: 503, since nothing was
+// stored and the CRM retries, except for a body the write-ahead log can never hold.
+func (s *Server) submitFailed(w http.ResponseWriter, r *http.Request, err error) outcome {
+	switch {
+	case errors.Is(err, wal.ErrTooLarge):
+		// Only when Options.MaxBodyBytes is set above the log's record limit.
+		writeJSON(w, http.StatusRequestEntityTooLarge, msgTooLarge)
+		return outcomeTooLarge
+	case errors.Is(err, sink.ErrBacklogFull):
+		s.unavailable(w, msgBacklogFull)
+	case errors.Is(err, sink.ErrUnavailable):
+		s.unavailable(w, msgStoreDown)
+	case errors.Is(err, sink.ErrClosed):
+		s.unavailable(w, msgShuttingDown)
+	default:
+		if r.Context().Err() == nil {
+			s.opts.Logger.Error("cannot submit callback", "remote", r.RemoteAddr, "err", err)
+		}
+		s.unavailable(w, msgSubmitFailed)
+	}
+	return outcomeUnavailable
+}
+
+func (s *Server) unavailable(w http.ResponseWriter, msg []byte) {
+	w.Header()["Retry-After"] = s.retryAfter
+	writeJSON(w, http.StatusServiceUnavailable, msg)
+}
+
+// readBody reads r to its end, appending to buf. A declared length sizes buf in one step; without
+// one buf grows as io.ReadAll's would, but is kept for the next request.
+func readBody(r io.Reader, buf []byte, length int64) ([]byte, error) {
+	buf = buf[:0]
+	if length > 0 {
+		// One byte more than declared, so that reading the EOF needs no further growth.
+		buf = slices.Grow(buf, int(length)+1)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, 4<<10)
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// The fixed answers, as JSON.
+var (
+	msgMethodNotAllowed = []byte(`{"error":"method not allowed: POST a callback"}`)
+	msgNoToken          = []byte(`{"error":"missing token: send Authorization: Bearer <token> or ?token=<token>"}`)
+	msgBadToken         = []byte(`{"error":"invalid token"}`)
+	msgEncoding         = []byte(`{"error":"unsupported Content-Encoding: send the body uncompressed"}`)
+	msgTooLarge         = []byte(`{"error":"body too large"}`)
+	msgBusy             = []byte(`{"error":"too many callbacks in flight, retry later"}`)
+	msgBacklogFull      = []byte(`{"error":"backlog full, retry later"}`)
+	msgStoreDown        = []byte(`{"error":"store unavailable, retry later"}`)
+	msgShuttingDown     = []byte(`{"error":"shutting down, retry later"}`)
+	msgSubmitFailed     = []byte(`{"error":"cannot store the callback, retry later"}`)
+)
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) { writeBytes(w, status, body) }
+
+func writeBytes(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = contentTypeJSON
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// appendAccepted appends the 202 answer. Callback ids are hex and lead ids numbers, so neither
+// needs escaping; the id is escaped anyway in case a future id scheme is not hex.
+func appendAccepted(b []byte, callbackID string, leadID uint64) []byte {
+	b = append(b, `{"callback_id":`...)
+	b = appendJSONString(b, callbackID)
+	b = append(b, `,"lead_id":`...)
+	b = strconv.AppendUint(b, leadID, 10)
+	return append(b, '}')
+}
+
+// appendError appends the object {"error":msg}.
+func appendError(b []byte, msg string) []byte {
+	b = append(b, `{"error":`...)
+	b = appendJSONString(b, msg)
+	return append(b, '}')
+}
+
+// appendOffset adds an "offset" field to the object appendError wrote.
+func appendOffset(b []byte, offset int64) []byte {
+	b = b[:len(b)-1]
+	b = append(b, `,"offset":`...)
+	b = strconv.AppendInt(b, offset, 10)
+	return append(b, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string. Each byte of invalid UTF-8 becomes U+FFFD, as
+// encoding/json does, so the answer stays valid JSON whatever an error message quotes.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
+			i++
+			continue
+		}
+		if c < 0x80 {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

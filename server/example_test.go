@@ -1,0 +1,52 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/leadhouse/leadhouse/server"
+	"github.com/leadhouse/leadhouse/sink"
+)
+
+// printPipeline stands in for *sink.Pipeline: it prints what the server hands it.
+type printPipeline struct{}
+
+func (printPipeline) Submit(_ context.Context, in sink.Input, dec sink.Decoded) (sink.Ack, error) {
+	if dec.Rows != nil {
+		fmt.Println("rows of lead", dec.Rows.Lead.LeadID)
+	} else {
+		fmt.Printf("dead letter %s: %q\n", dec.Reason, in.Body)
+	}
+	return sink.Ack{}, nil
+}
+func (printPipeline) Ready() error      { return nil }
+func (printPipeline) Stats() sink.Stats { return sink.Stats{} }
+
+func Example() {
+	// In leadhouse serve the Metrics come first, so that the pipeline's hook can feed them:
+	//
+	//	m := server.NewMetrics()
+	//	p, _ := sink.New(store, log, tracker, sink.Options{OnFlush: m.OnFlush, Reason: server.Reason, ...})
+	//	srv, _ := server.New(server.Options{Pipeline: p, Metrics: m, Tokens: tokens})
+	//	err := srv.ListenAndServe(ctx) // returns after a graceful shutdown once ctx is cancelled
+	srv, err := server.New(server.Options{
+		Pipeline: printPipeline{},
+		Tokens:   []string{"old-token-being-retired", "new-token"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	for _, body := range []string{`{"lead_id": 42}`, `{"lead_id": 42`} {
+		r := httptest.NewRequest("POST", "/v1/callbacks?token=new-token", strings.NewReader(body))
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, r)
+		fmt.Println(w.Code, w.Body.String())
+	}
+	// Output:
+	// rows of lead 42
+	// 202 {"callback_id":"bf381b45515d9f07c17286e77772d837","lead_id":42}
+	// dead letter not_json: "{\"lead_id\": 42"
+	// 400 {"error":"not JSON at byte 14: unexpected end of input","offset":14}
+}

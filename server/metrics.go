@@ -1,0 +1,207 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/leadhouse/leadhouse/sink"
+)
+
+// outcome is how a callback request ended; it is the `outcome` label of the callback metrics.
+type outcome uint8
+
+const (
+	outcomeAccepted outcome = iota
+	outcomeNotJSON
+	outcomeNotCallback
+	outcomeUnauthorized
+	outcomeTooLarge
+	outcomeMethodNotAllowed
+	outcomeUnavailable
+	outcomeReadError
+	outcomeUnsupportedEncoding
+	numOutcomes
+)
+
+func (o outcome) String() string {
+	switch o {
+	case outcomeAccepted:
+		return "accepted"
+	case outcomeNotJSON:
+		return "rejected_not_json"
+	case outcomeNotCallback:
+		return "rejected_not_callback"
+	case outcomeUnauthorized:
+		return "unauthorized"
+	case outcomeTooLarge:
+		return "too_large"
+	case outcomeMethodNotAllowed:
+		return "method_not_allowed"
+	case outcomeUnavailable:
+		return "unavailable"
+	case outcomeReadError:
+		return "read_error"
+	case outcomeUnsupportedEncoding:
+		return "unsupported_encoding"
+	}
+	panic("server: unknown outcome") // a broken invariant of this package, never input
+}
+
+// Metrics are leadhouse's Prometheus metrics, in a registry of their own (nothing is registered
+// globally, so tests and several servers in one process do not collide). Create them before the
+// pipeline and pass OnFlush as its flush hook; the pipeline's counters are read from its Stats at
+// every scrape, once the Server using these Metrics exists. A Metrics serves one Server.
+type Metrics struct {
+	reg     *prometheus.Registry
+	handler http.Handler
+
+	callbacks [numOutcomes]prometheus.Counter
+	durations [numOutcomes]prometheus.Observer
+
+	rowsFlushed   *prometheus.CounterVec
+	flushDuration *prometheus.HistogramVec
+	flushFailures *prometheus.CounterVec
+
+	stats statsCollector
+}
+
+// NewMetrics returns Metrics registered in a new registry, with Go runtime and process metrics.
+func NewMetrics() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	callbacks := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "leadhouse_callbacks_total",
+		Help: "Callback requests answered, by outcome (accepted is 202; rejected_* were kept as dead letters).",
+	}, []string{"outcome"})
+	durations := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "leadhouse_request_duration_seconds",
+		Help:    "Time to answer a callback request, from its handler's start to its answer, by outcome.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, []string{"outcome"})
+	// Resolving every label value now keeps the request path free of label lookups, and makes
+	// every outcome visible as 0 before it first happens.
+	for o := range numOutcomes {
+		m.callbacks[o] = callbacks.WithLabelValues(o.String())
+		m.durations[o] = durations.WithLabelValues(o.String())
+	}
+	m.rowsFlushed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "leadhouse_rows_flushed_total",
+		Help: "Rows written to the store, by table.",
+	}, []string{"table"})
+	m.flushDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "leadhouse_flush_duration_seconds",
+		Help:    "Time to write one successful batch to the store, by table.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+	}, []string{"table"})
+	m.flushFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "leadhouse_flush_failures_total",
+		Help: "Batches the store refused or did not answer for, by table; they stay in the write-ahead log and are retried.",
+	}, []string{"table"})
+	m.reg.MustRegister(
+		callbacks, durations, m.rowsFlushed, m.flushDuration, m.flushFailures, &m.stats,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	return m
+}
+
+// Registry returns the registry the metrics are in, for the caller's own metrics.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler { return m.handler }
+
+// OnFlush records one batch written to the store, or not written when err is not nil. Its
+// signature is the pipeline's flush hook.
+func (m *Metrics) OnFlush(table string, rows int, d time.Duration, err error) {
+	if err != nil {
+		m.flushFailures.WithLabelValues(table).Inc()
+		return
+	}
+	m.rowsFlushed.WithLabelValues(table).Add(float64(rows))
+	m.flushDuration.WithLabelValues(table).Observe(d.Seconds())
+}
+
+func (m *Metrics) observe(o outcome, d time.Duration) {
+	m.callbacks[o].Inc()
+	m.durations[o].Observe(d.Seconds())
+}
+
+// bind makes the metrics read p's Stats and the server's in-flight count at every scrape.
+func (m *Metrics) bind(p Pipeline, inflight func() int) error {
+	if !m.stats.src.CompareAndSwap(nil, &statsSource{p: p, inflight: inflight}) {
+		return errors.New("metrics already serve another server")
+	}
+	return nil
+}
+
+type statsSource struct {
+	p        Pipeline
+	inflight func() int
+}
+
+// statsCollector exposes the pipeline's Stats. It is one collector rather than a GaugeFunc per
+// value so that a scrape takes one snapshot and the values in it agree with each other.
+type statsCollector struct {
+	src atomic.Pointer[statsSource]
+}
+
+var (
+	descBufferedRows = prometheus.NewDesc("leadhouse_buffered_rows",
+		"Rows accepted and held in memory, not yet written to the store.", nil, nil)
+	descBufferedBytes = prometheus.NewDesc("leadhouse_buffered_bytes",
+		"Approximate size of the rows held in memory, not yet written to the store.", nil, nil)
+	descStoreErrors = prometheus.NewDesc("leadhouse_store_errors_total",
+		"Store inserts that failed and were retried.", nil, nil)
+	descWALBacklog = prometheus.NewDesc("leadhouse_wal_backlog_bytes",
+		"Bytes of write-ahead log not yet confirmed written to the store.", nil, nil)
+	descReplayed = prometheus.NewDesc("leadhouse_replay_records_total",
+		"Write-ahead log records replayed into the store after a restart or an outage.", nil, nil)
+	descDeadLetters = prometheus.NewDesc("leadhouse_dead_letters_total",
+		"Bodies batched as dead letters: refused for their content, or corrupt in the write-ahead log.", nil, nil)
+	descCorrupt = prometheus.NewDesc("leadhouse_wal_corrupt_records_total",
+		"Stretches of the write-ahead log that were not valid records (kept as dead letters).", nil, nil)
+	descSpilled = prometheus.NewDesc("leadhouse_callbacks_spilled_total",
+		"Acknowledged callbacks left in the write-ahead log for the replayer because memory was full or the pipeline was recovering.", nil, nil)
+	descSpilling = prometheus.NewDesc("leadhouse_spilling",
+		"1 while callbacks are batched from the write-ahead log instead of memory (spill mode), else 0.", nil, nil)
+	descInflight = prometheus.NewDesc("leadhouse_callbacks_in_flight",
+		"Callback requests being handled now; over Options.MaxConcurrent they are answered 503.", nil, nil)
+)
+
+func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		descBufferedRows, descBufferedBytes, descStoreErrors, descWALBacklog, descReplayed,
+		descDeadLetters, descCorrupt, descSpilled, descSpilling, descInflight,
+	} {
+		ch <- d
+	}
+}
+
+func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
+	src := c.src.Load()
+	if src == nil {
+		return
+	}
+	st := src.p.Stats()
+	ch <- prometheus.MustNewConstMetric(descBufferedRows, prometheus.GaugeValue, float64(st.BufferedRows))
+	ch <- prometheus.MustNewConstMetric(descBufferedBytes, prometheus.GaugeValue, float64(st.BufferedBytes))
+	ch <- prometheus.MustNewConstMetric(descStoreErrors, prometheus.CounterValue, float64(st.StoreErrors))
+	ch <- prometheus.MustNewConstMetric(descWALBacklog, prometheus.GaugeValue, float64(st.WALBacklogBytes))
+	ch <- prometheus.MustNewConstMetric(descReplayed, prometheus.CounterValue, float64(st.ReplayedRecords))
+	ch <- prometheus.MustNewConstMetric(descDeadLetters, prometheus.CounterValue, float64(st.DeadLetters))
+	ch <- prometheus.MustNewConstMetric(descCorrupt, prometheus.CounterValue, float64(st.CorruptRecords))
+	ch <- prometheus.MustNewConstMetric(descSpilled, prometheus.CounterValue, float64(st.Spilled))
+	spilling := 0.0
+	if st.Mode == sink.ModeSpill {
+		spilling = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descSpilling, prometheus.GaugeValue, spilling)
+	ch <- prometheus.MustNewConstMetric(descInflight, prometheus.GaugeValue, float64(src.inflight()))
+}

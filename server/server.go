@@ -1,0 +1,237 @@
+// Package server is leadhouse's HTTP side: the authenticated callback endpoint, health checks and metrics.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/leadhouse/leadhouse/sink"
+)
+
+// Pipeline is the part of the sink pipeline the server uses. *sink.Pipeline implements it.
+type Pipeline interface {
+	// Submit hands over one request body, decoded into rows or rejected. When it returns nil the
+	// record is durable; afterwards the pipeline holds no reference to in.Body or the rows, so both
+	// can be reused for the next request.
+	Submit(ctx context.Context, in sink.Input, dec sink.Decoded) (sink.Ack, error)
+	// Ready reports why the pipeline cannot take callbacks, or nil.
+	Ready() error
+	// Stats is a snapshot of the pipeline's counters, read at every metrics scrape.
+	Stats() sink.Stats
+}
+
+// Options configure a Server. The zero value of every field but Pipeline and Tokens is replaced by
+// the default stated in its comment.
+type Options struct {
+	// Pipeline receives every callback body, as rows or as a rejection. Required.
+	Pipeline Pipeline
+	// Tokens are the accepted bearer tokens. Several may be valid at once so a token can be rotated
+	// without downtime: add the new one, move the CRM to it, remove the old one. Required unless
+	// InsecureNoAuth is set; an empty token is an error.
+	Tokens []string
+	// InsecureNoAuth accepts callbacks without a token. For local runs and load tests only.
+	InsecureNoAuth bool
+	// Metrics collects the server's and the pipeline's metrics and serves /metrics. Create it with
+	// NewMetrics before the pipeline so that its OnFlush method can be the pipeline's flush hook.
+	// Default: a new Metrics, which then sees no flushes.
+	Metrics *Metrics
+	// Logger receives request errors that are the server's fault and the http.Server's own
+	// complaints. Default: slog.Default().
+	Logger *slog.Logger
+
+	// Addr is the TCP address ListenAndServe listens on. Default ":8080".
+	Addr string
+	// MaxBodyBytes is the largest callback body accepted; larger ones get 413. Default 1 MiB
+	// (the CRM's callbacks are about 7 KiB).
+	MaxBodyBytes int64
+	// MaxConcurrent caps the callbacks handled at once. Over the cap the server answers 503 at
+	// once rather than queueing without bound. Default 512.
+	MaxConcurrent int
+	// RetryAfter is sent in the Retry-After header of every 503, rounded up to whole seconds.
+	// Default 5s.
+	RetryAfter time.Duration
+
+	// ReadHeaderTimeout bounds reading a request's headers. Default 5s.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included. Default 30s.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the time from the end of the request headers to the end of the
+	// response. Default 30s.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds how long a keep-alive connection waits for its next request.
+	// Default 120s.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes caps the request headers' size. Default 64 KiB.
+	MaxHeaderBytes int
+	// ShutdownTimeout bounds the graceful shutdown once ListenAndServe's context is cancelled:
+	// in-flight callbacks get this long to finish before connections are closed. Default 25s,
+	// under the 30s most supervisors wait before killing.
+	ShutdownTimeout time.Duration
+}
+
+func (o *Options) setDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Addr == "" {
+		o.Addr = ":8080"
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.MaxConcurrent <= 0 {
+		o.MaxConcurrent = 512
+	}
+	if o.RetryAfter <= 0 {
+		o.RetryAfter = 5 * time.Second
+	}
+	if o.ReadHeaderTimeout <= 0 {
+		o.ReadHeaderTimeout = 5 * time.Second
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 30 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 30 * time.Second
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 120 * time.Second
+	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = 64 << 10
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 25 * time.Second
+	}
+}
+
+// Server answers leadhouse's HTTP requests:
+//
+//	POST /v1/callbacks  a CRM lead callback (see ServeHTTP for the answers)
+//	GET  /healthz       200 while the process serves HTTP
+//	GET  /readyz        200 when the pipeline takes callbacks, 503 with the reason otherwise
+//	GET  /metrics       Prometheus text exposition
+//	GET  /              one line pointing at the documentation
+//
+// A Server is safe for concurrent use.
+type Server struct {
+	opts       Options
+	tokens     tokens
+	metrics    *Metrics
+	mux        *http.ServeMux
+	sem        chan struct{}
+	work       sync.Pool // of *work
+	retryAfter []string  // the Retry-After header value, shared read-only by every 503
+	drainOnce  sync.Once
+	draining   chan struct{} // closed when shutdown starts
+}
+
+// New returns a Server for opts.
+func New(opts Options) (*Server, error) {
+	opts.setDefaults()
+	if opts.Pipeline == nil {
+		return nil, errors.New("server needs a pipeline")
+	}
+	s := &Server{
+		opts:       opts,
+		metrics:    opts.Metrics,
+		sem:        make(chan struct{}, opts.MaxConcurrent),
+		retryAfter: []string{strconv.FormatInt(int64((opts.RetryAfter+time.Second-1)/time.Second), 10)},
+		draining:   make(chan struct{}),
+	}
+	if !opts.InsecureNoAuth {
+		t, err := newTokens(opts.Tokens)
+		if err != nil {
+			return nil, err
+		}
+		s.tokens = t
+	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
+	}
+	if err := s.metrics.bind(opts.Pipeline, s.inflight); err != nil {
+		return nil, err
+	}
+	s.mux = http.NewServeMux()
+	s.mux.Handle("/v1/callbacks", http.HandlerFunc(s.serveCallback))
+	s.mux.HandleFunc("GET /healthz", s.serveHealth)
+	s.mux.HandleFunc("GET /readyz", s.serveReady)
+	s.mux.Handle("GET /metrics", s.metrics.Handler())
+	s.mux.HandleFunc("GET /{$}", serveIndex)
+	return s, nil
+}
+
+// Metrics returns the server's metrics.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// ServeHTTP routes r to the endpoint for its path.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) inflight() int { return len(s.sem) }
+
+// NewHTTPServer returns an http.Server serving s with the timeouts and limits of s's Options.
+// ListenAndServe and Serve use it; it is exported for callers that run the listener themselves.
+func (s *Server) NewHTTPServer() *http.Server {
+	return &http.Server{
+		Addr:              s.opts.Addr,
+		Handler:           s,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+		ReadTimeout:       s.opts.ReadTimeout,
+		WriteTimeout:      s.opts.WriteTimeout,
+		IdleTimeout:       s.opts.IdleTimeout,
+		MaxHeaderBytes:    s.opts.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// ListenAndServe listens on Options.Addr and serves until ctx is cancelled, then shuts down
+// gracefully (see Serve).
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.opts.Addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves HTTP on ln until ctx is cancelled. Then /readyz turns 503, no new connections are
+// accepted, and in-flight requests get Options.ShutdownTimeout to finish before the remaining
+// connections are closed. Serve returns nil after a complete graceful shutdown. The caller closes
+// the pipeline after Serve returns, so no callback is cut off mid-Submit.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := s.NewHTTPServer()
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve http on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	s.drainOnce.Do(func() { close(s.draining) })
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if err != nil {
+		// Handlers still running after Close may get sink.ErrClosed from Submit and answer 503,
+		// which the CRM retries: nothing is acknowledged that was not stored.
+		_ = hs.Close()
+	}
+	<-served
+	if err != nil {
+		return fmt.Errorf("shut down http server: %w", err)
+	}
+	return nil
+}
+
+func serveIndex(w http.ResponseWriter, _ *http.Request) {
+	w.Header()["Content-Type"] = contentTypeText
+	_, _ = w.Write([]byte("leadhouse: POST CRM lead callbacks to /v1/callbacks; see https://github.com/leadhouse/leadhouse#readme\n"))
+}

@@ -1,0 +1,141 @@
+package sink
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+
+	"github.com/leadhouse/leadhouse/flatten"
+	"github.com/leadhouse/leadhouse/schema"
+	"github.com/leadhouse/leadhouse/sink/wal"
+)
+
+func TestTokenDependsOnlyOnTheRecords(t *testing.T) {
+	rows := func(id uint64) *schema.Rows {
+		r := &schema.Rows{Lead: schema.LeadUpdate{Meta: schema.Meta{LeadID: id, CallbackID: fmt.Sprint("cb-", id)}}}
+		if id%2 == 0 {
+			r.Events = []schema.Event{{Meta: r.Lead.Meta, EventID: id}}
+		}
+		return r
+	}
+	type rec struct {
+		pos  wal.Position
+		body string
+	}
+	build := func(recs ...rec) *generation {
+		g := newGeneration()
+		for _, r := range recs {
+			var id uint64
+			fmt.Sscanf(r.body, "cb-%d", &id)
+			g.addRows(r.pos, recordHash(r.pos, []byte(r.body)), rows(id), time.Now())
+		}
+		return g
+	}
+	p := func(off int64) wal.Position { return wal.Position{Segment: 1, Offset: off} }
+	a, b, c := rec{p(0), "cb-1"}, rec{p(10), "cb-2"}, rec{p(20), "cb-3"}
+	same := build(a, b, c)
+	tests := []struct {
+		name      string
+		g         *generation
+		lead, evt bool // whether the lead and event tokens equal same's
+	}{
+		{"same records", build(a, b, c), true, true},
+		{"other order", build(c, a, b), true, true},
+		{"a record more", build(a, b, c, rec{p(30), "cb-5"}), false, true},
+		{"a record less", build(a, c), false, false},
+		{"other body at the same positions", build(a, b, rec{p(20), "cb-7"}), false, true},
+		{"same bodies at other positions", build(rec{p(0), "cb-1"}, rec{p(11), "cb-2"}, rec{p(20), "cb-3"}), false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.g.token(tLeads) == same.token(tLeads); got != tt.lead {
+				t.Errorf("lead token %q vs %q: equal %v, want %v", tt.g.token(tLeads), same.token(tLeads), got, tt.lead)
+			}
+			// cb-5 and cb-7 have no event rows, so the event batch is the same rows.
+			if got := tt.g.token(tEvents) == same.token(tEvents); got != tt.evt {
+				t.Errorf("event token %q vs %q: equal %v, want %v", tt.g.token(tEvents), same.token(tEvents), got, tt.evt)
+			}
+		})
+	}
+}
+
+func TestGenerationCountsItsArrowMemory(t *testing.T) {
+	g := newGeneration()
+	body := []byte("not a callback")
+	for i := range 100 {
+		pos := wal.Position{Segment: 1, Offset: int64(i)}
+		g.addDeadLetter(pos, recordHash(pos, body), &schema.DeadLetter{Body: string(bytes.Repeat(body, 100))}, time.Now())
+	}
+	if got := g.bytes(); got < 100*100*int64(len(body)) {
+		t.Errorf("generation of 100 dead letters of %d bytes counts %d bytes", 100*len(body), got)
+	}
+	rec := g.build(tDeadLetters)
+	if rec.NumRows() != 100 {
+		t.Errorf("batch of %d rows, want 100", rec.NumRows())
+	}
+	g.release()
+	if got := g.bytes(); got != 0 {
+		t.Errorf("%d bytes counted after release", got)
+	}
+}
+
+// BenchmarkBatch1000Callbacks builds one generation from 1,000 flattened sample callbacks and
+// encodes every table's batch as an Arrow IPC stream, as a flush does before inserting.
+func BenchmarkBatch1000Callbacks(b *testing.B) {
+	const n = 1000
+	body, err := os.ReadFile("/work/shared/fixtures/seed_callback.json")
+	if err != nil {
+		b.Skip(err)
+	}
+	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	bodies := make([][]byte, n)
+	all := make([]*schema.Rows, n)
+	for i := range bodies {
+		bodies[i] = bytes.Replace(body, []byte(`"lead_id":1402361,`), fmt.Appendf(nil, `"lead_id":%d,`, 1_000_000+i), 1)
+		if all[i], err = flatten.Flatten(bodies[i], at); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var buffered, encoded int64
+	rows := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		g := newGeneration()
+		for i, r := range all {
+			pos := wal.Position{Segment: 1, Offset: int64(i) * 8000}
+			g.addRows(pos, recordHash(pos, bodies[i]), r, at)
+		}
+		buffered = g.bytes()
+		rows = g.rows
+		encoded = 0
+		var buf bytes.Buffer
+		for i := range g.tables {
+			if g.tables[i].rows == 0 {
+				continue
+			}
+			rec := g.build(i)
+			buf.Reset()
+			w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()))
+			if err := w.Write(rec); err != nil {
+				b.Fatal(err)
+			}
+			w.Close()
+			encoded += int64(buf.Len())
+		}
+		g.release()
+	}
+	var raw int
+	for _, bd := range bodies {
+		raw += len(bd)
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "callbacks/s")
+	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(buffered)/(1<<20), "MiB-buffered/1000cb")
+	b.ReportMetric(float64(encoded)/(1<<20), "MiB-ipc/1000cb")
+	b.ReportMetric(float64(raw)/(1<<20), "MiB-bodies/1000cb")
+}

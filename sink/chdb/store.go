@@ -1,0 +1,168 @@
+package chdb
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+
+	"github.com/leadhouse/leadhouse/schema"
+	"github.com/leadhouse/leadhouse/sink"
+)
+
+var _ sink.Store = (*Store)(nil)
+
+// Store is a sink.Store over the embedded engine, bound to one database.
+//
+// The engine has one connection per process and `USE db` sticks to that connection, so a Store
+// never relies on a previous USE: every Exec and Query sends "USE `db`; stmt" as one engine call,
+// which the engine serializes, and Insert names the table fully qualified. Several Stores on
+// different databases can therefore share one engine.
+type Store struct {
+	engine   *Engine
+	database string
+	use      string // "USE `db`; "
+}
+
+// NewStore returns a Store that writes to database on engine. The Store owns the engine handle:
+// its Close closes it, so callers that keep using the engine pass a handle of their own from Open.
+func NewStore(engine *Engine, database string) *Store {
+	return &Store{engine: engine, database: database, use: "USE " + quoteIdent(database) + "; "}
+}
+
+// Database returns the database the Store is bound to.
+func (s *Store) Database() string { return s.database }
+
+// Engine returns the engine the Store runs on.
+func (s *Store) Engine() *Engine { return s.engine }
+
+// Insert writes rec into t with ClickHouse's insert deduplication keyed by token: a retry with the
+// same token after an ambiguous failure does not store the rows twice (for MergeTree tables whose
+// non_replicated_deduplication_window is set).
+func (s *Store) Insert(ctx context.Context, t *schema.Table, rec arrow.RecordBatch, token string) error {
+	data, err := EncodeArrowStream(rec)
+	if err != nil {
+		return fmt.Errorf("insert into %s: %w", t.Name, err)
+	}
+	if _, err := s.engine.Insert(ctx, s.insertQuery(t, token), "ArrowStream", data); err != nil {
+		return fmt.Errorf("insert %d rows into %s: %w", rec.NumRows(), t.Name, err)
+	}
+	return nil
+}
+
+func (s *Store) insertQuery(t *schema.Table, token string) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO ")
+	b.WriteString(quoteIdent(s.database))
+	b.WriteByte('.')
+	b.WriteString(quoteIdent(t.Name))
+	b.WriteString(" (")
+	for i, c := range t.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoteIdent(c.Name))
+	}
+	b.WriteString(")")
+	if token != "" {
+		b.WriteString(" SETTINGS insert_deduplication_token=")
+		b.WriteString(quoteString(token))
+	}
+	return b.String()
+}
+
+// Exec runs query in the Store's database.
+func (s *Store) Exec(ctx context.Context, query string) error {
+	if err := s.engine.Exec(ctx, s.use+query); err != nil {
+		return fmt.Errorf("exec in %s: %w", s.database, err)
+	}
+	return nil
+}
+
+// Query runs query in the Store's database and writes its TabSeparated result to w.
+func (s *Store) Query(ctx context.Context, query string, w io.Writer) error {
+	out, err := s.engine.Query(ctx, s.use+query, "TabSeparated")
+	if err != nil {
+		return fmt.Errorf("query in %s: %w", s.database, err)
+	}
+	if _, err := w.Write(out); err != nil {
+		return fmt.Errorf("query in %s: write result: %w", s.database, err)
+	}
+	return nil
+}
+
+// Ping runs SELECT 1.
+func (s *Store) Ping(ctx context.Context) error {
+	if _, err := s.engine.Query(ctx, "SELECT 1", "TabSeparated"); err != nil {
+		return fmt.Errorf("ping chdb: %w", err)
+	}
+	return nil
+}
+
+// Close releases the Store's engine handle.
+func (s *Store) Close() error { return s.engine.Close() }
+
+// EncodeArrowStream returns rec as an Arrow IPC stream, the engine's ArrowStream input format.
+func EncodeArrowStream(rec arrow.RecordBatch) ([]byte, error) {
+	// Sized up front: growing a buffer of tens of megabytes by doubling costs more than the
+	// encoding itself.
+	buf := bytes.NewBuffer(make([]byte, 0, encodedSize(rec)))
+	w := ipc.NewWriter(buf, ipc.WithSchema(rec.Schema()))
+	if err := w.Write(rec); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("encode arrow stream: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("encode arrow stream: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// encodedSize estimates rec's IPC stream size: its buffers, each padded to 8 bytes, plus room
+// for the schema and batch metadata.
+func encodedSize(rec arrow.RecordBatch) int {
+	n := 16 << 10
+	var walk func(d arrow.ArrayData)
+	walk = func(d arrow.ArrayData) {
+		for _, b := range d.Buffers() {
+			if b != nil {
+				n += b.Len() + 8
+			}
+		}
+		for _, c := range d.Children() {
+			walk(c)
+		}
+	}
+	for _, c := range rec.Columns() {
+		walk(c.Data())
+	}
+	return n
+}
+
+// quoteIdent quotes a ClickHouse identifier with backticks.
+func quoteIdent(s string) string {
+	return "`" + escape(s, '`') + "`"
+}
+
+// quoteString quotes a ClickHouse string literal.
+func quoteString(s string) string {
+	return "'" + escape(s, '\'') + "'"
+}
+
+func escape(s string, quote byte) string {
+	if !strings.ContainsAny(s, "\\"+string(quote)) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' || s[i] == quote {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

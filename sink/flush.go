@@ -1,0 +1,178 @@
+package sink
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"github.com/leadhouse/leadhouse/sink/wal"
+)
+
+// flushLoop is the flusher: it takes the filling generation when a trigger fires, leaving a new
+// one to fill, and writes it to the store while the next fills. It stops when ctx ends or, after
+// Close, when nothing is left to flush.
+func (p *Pipeline) flushLoop(ctx context.Context) {
+	defer close(p.flushDone)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		p.mu.Lock()
+		g := p.fill
+		draining := isClosed(p.drain)
+		if g.records == 0 {
+			p.mu.Unlock()
+			if draining {
+				return
+			}
+			select {
+			case <-p.kick:
+			case <-p.drain:
+			case <-ctx.Done():
+				return
+			}
+			continue
+		}
+		wait := p.opts.FlushInterval - time.Since(g.started)
+		if !draining && wait > 0 && !g.full(&p.opts) {
+			p.mu.Unlock()
+			timer.Reset(wait)
+			select {
+			case <-p.kick:
+			case <-timer.C:
+			case <-p.drain:
+			case <-ctx.Done():
+				timer.Stop()
+				return
+			}
+			timer.Stop()
+			continue
+		}
+		p.fill, p.flushing = newGeneration(), g
+		p.mu.Unlock()
+
+		if err := p.flush(ctx, g); err != nil {
+			return // ctx ended: the generation's records stay uncommitted in the log
+		}
+		p.finish(g)
+	}
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// flush writes every table of g that the store does not have yet, each retried until it
+// succeeds or ctx ends.
+func (p *Pipeline) flush(ctx context.Context, g *generation) error {
+	for i := range g.tables {
+		t := &g.tables[i]
+		if t.rows == 0 || t.stored {
+			continue
+		}
+		if err := p.insert(ctx, g, i); err != nil {
+			return err
+		}
+		t.stored = true
+		t.rec.Release()
+		t.rec = nil
+		p.mu.Lock()
+		p.rowsFlushed[i] += int64(t.rows)
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+// insert writes table i's batch of g, retrying with the same batch and token, after an
+// exponential backoff with full jitter, until the store takes it or ctx ends.
+func (p *Pipeline) insert(ctx context.Context, g *generation, i int) error {
+	tbl, rec, token, rows := tables[i], g.build(i), g.token(i), g.tables[i].rows
+	backoff := p.opts.RetryMin
+	for attempt := 1; ; attempt++ {
+		start := time.Now()
+		err := p.store.Insert(ctx, tbl, rec, token)
+		if p.opts.OnFlush != nil {
+			p.opts.OnFlush(tbl.Name, rows, time.Since(start), err)
+		}
+		if err == nil {
+			p.storeSucceeded()
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		p.storeFailed(err)
+		var sleep time.Duration
+		if backoff > 0 {
+			sleep = rand.N(backoff)
+		}
+		p.opts.Logger.Warn("cannot write batch to the store, retrying", "table", tbl.Name, "rows", rows,
+			"token", token, "attempt", attempt, "retry_in", sleep.Round(time.Millisecond), "err", err)
+		t := time.NewTimer(sleep)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+		backoff = min(2*backoff, p.opts.RetryMax)
+	}
+}
+
+func (p *Pipeline) storeFailed(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stats.StoreErrors++
+	if p.storeErr == nil {
+		p.storeErrSince = time.Now()
+	}
+	p.storeErr = err
+}
+
+func (p *Pipeline) storeSucceeded() {
+	p.mu.Lock()
+	failed, since := p.storeErr != nil, p.storeErrSince
+	p.storeErr = nil
+	p.mu.Unlock()
+	if failed {
+		p.opts.Logger.Info("store writes recovered", "down_for", time.Since(since).Round(time.Millisecond))
+	}
+}
+
+// finish retires a stored generation: its records are done, its memory is freed and the log's
+// committed position moves past everything stored.
+func (p *Pipeline) finish(g *generation) {
+	for _, pos := range g.positions {
+		p.tracker.Done(pos)
+	}
+	p.mu.Lock()
+	p.flushing = nil
+	p.stats.Flushes++
+	if g.hasReplayed && g.replayedMax.Compare(p.replayedStored) > 0 {
+		p.replayedStored = g.replayedMax
+	}
+	// Read before the tracker: once recovering is off, every record of the previous process
+	// has been added to the tracker, so its horizon alone is safe.
+	recovering, replayedStored := p.recovering, p.replayedStored
+	close(p.memFreed)
+	p.memFreed = make(chan struct{})
+	p.mu.Unlock()
+	g.release()
+
+	commit := p.tracker.Committable()
+	if recovering && commit.Compare(replayedStored) > 0 {
+		commit = replayedStored
+	}
+	if commit == (wal.Position{}) {
+		return
+	}
+	if err := p.log.Commit(commit); err != nil {
+		// The records stay in the log and are committed with the next generation, or replayed
+		// (and deduplicated) after a restart.
+		p.opts.Logger.Warn("cannot commit the write-ahead log", "position", commit.String(), "err", err)
+	}
+}

@@ -1,0 +1,236 @@
+// Package sql holds the warehouse's DDL and views as numbered migration files and applies them.
+package sql
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// DB runs statements in the database the migrations apply to. sink.Store satisfies it.
+type DB interface {
+	// Exec runs one statement that returns no rows.
+	Exec(ctx context.Context, query string) error
+	// Query runs one statement and writes its result to w as TabSeparated, without a header.
+	Query(ctx context.Context, query string, w io.Writer) error
+}
+
+// ErrChanged reports a migration file whose content differs from the one applied to the
+// database. Applied migrations are immutable: change the schema with a new file instead.
+var ErrChanged = errors.New("migration changed after it was applied")
+
+//go:embed migrations/*.sql
+var embedded embed.FS
+
+const migrationsDir = "migrations"
+
+// File is one migration file, named NNNN_name.sql.
+type File struct {
+	Version  uint32 // the NNNN prefix; files apply in increasing order
+	Name     string // the file name, e.g. "0001_tables.sql"
+	Checksum string // hex SHA-256 of the file's bytes, recorded when applied
+	body     string
+}
+
+// Statements returns the file's statements in order.
+func (f File) Statements() ([]Statement, error) {
+	st, err := Split(f.body)
+	if err != nil {
+		return nil, fmt.Errorf("migration %s: %w", f.Name, err)
+	}
+	return st, nil
+}
+
+// Files returns the migrations built into the binary, in the order they apply.
+func Files() []File {
+	files, err := loadFiles(embedded)
+	if err != nil {
+		// The embedded files are part of this package and TestEmbeddedMigrationsAreWellFormed
+		// checks them, so a failure here is a build that skipped its tests.
+		panic(err)
+	}
+	return files
+}
+
+var fileName = regexp.MustCompile(`^([0-9]{4})_[a-z0-9_]+\.sql$`)
+
+// loadFiles reads every .sql file of fsys's migrations directory. A misnamed file is an error
+// rather than being skipped: skipping it would silently leave the database without it.
+func loadFiles(fsys fs.FS) ([]File, error) {
+	entries, err := fs.ReadDir(fsys, migrationsDir)
+	if err != nil {
+		return nil, fmt.Errorf("read migrations: %w", err)
+	}
+	var files []File
+	for _, e := range entries {
+		if e.IsDir() || path.Ext(e.Name()) != ".sql" {
+			continue
+		}
+		m := fileName.FindStringSubmatch(e.Name())
+		if m == nil {
+			return nil, fmt.Errorf("migration %s: name is not NNNN_name.sql (four digits, lower-case name)", e.Name())
+		}
+		v, _ := strconv.ParseUint(m[1], 10, 32)
+		if v == 0 {
+			return nil, fmt.Errorf("migration %s: versions start at 0001", e.Name())
+		}
+		b, err := fs.ReadFile(fsys, path.Join(migrationsDir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
+		}
+		sum := sha256.Sum256(b)
+		files = append(files, File{Version: uint32(v), Name: e.Name(), Checksum: hex.EncodeToString(sum[:]), body: string(b)})
+	}
+	slices.SortFunc(files, func(a, b File) int { return int(a.Version) - int(b.Version) })
+	for i := 1; i < len(files); i++ {
+		if files[i].Version == files[i-1].Version {
+			return nil, fmt.Errorf("migrations %s and %s have the same version", files[i-1].Name, files[i].Name)
+		}
+	}
+	return files, nil
+}
+
+// Migrate applies the built-in migrations that db has not applied yet, in version order, and
+// returns the names of those it applied. It is meant to run on every start: when everything is
+// applied it only reads schema_migrations.
+//
+// Before applying anything it checks that every applied file is unchanged (ErrChanged otherwise).
+// A file is recorded in schema_migrations after its last statement succeeds; a statement that
+// fails stops Migrate with an error naming the file and line and carrying the engine's message,
+// and the file is retried from its first statement on the next run. ClickHouse has no
+// transactional DDL, so every statement must be idempotent (IF NOT EXISTS, CREATE OR REPLACE).
+//
+// That same idempotence makes two concurrent runs on one database harmless: both may execute a
+// pending file, and both record it with the same insert deduplication token, so it is listed once.
+func Migrate(ctx context.Context, db DB, log *slog.Logger) (applied []string, err error) {
+	return migrate(ctx, db, log, embedded)
+}
+
+func migrate(ctx context.Context, db DB, log *slog.Logger, fsys fs.FS) ([]string, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	files, err := loadFiles(fsys)
+	if err != nil {
+		return nil, err
+	}
+	if err := createMigrationsTable(ctx, db); err != nil {
+		return nil, err
+	}
+	done, err := appliedFiles(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	known := make(map[uint32]bool, len(files))
+	var pending []File
+	for _, f := range files {
+		known[f.Version] = true
+		a, ok := done[f.Version]
+		if !ok {
+			pending = append(pending, f)
+			continue
+		}
+		if a.checksum != f.Checksum {
+			return nil, fmt.Errorf("migration %s (applied as %s): checksum %s, applied %s: %w: migrations are immutable once applied, so restore the file and change the schema in a new migration",
+				f.Name, a.name, f.Checksum, a.checksum, ErrChanged)
+		}
+	}
+	for v, a := range done {
+		if !known[v] {
+			log.Warn("database has a migration this binary does not know; is an older binary running?", "version", v, "file", a.name)
+		}
+	}
+	var names []string
+	for _, f := range pending {
+		n, err := apply(ctx, db, f)
+		if err != nil {
+			return names, err
+		}
+		log.Info("migration applied", "file", f.Name, "statements", n)
+		names = append(names, f.Name)
+	}
+	return names, nil
+}
+
+// createMigrationsTable runs 0001_tables.sql's schema_migrations statement, so that table has a
+// single definition: the one the DDL tests compare with package schema.
+func createMigrationsTable(ctx context.Context, db DB) error {
+	b, err := embedded.ReadFile(path.Join(migrationsDir, "0001_tables.sql"))
+	if err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	st, err := Split(string(b))
+	if err != nil {
+		return fmt.Errorf("create schema_migrations: 0001_tables.sql: %w", err)
+	}
+	const prefix = "CREATE TABLE IF NOT EXISTS schema_migrations"
+	if len(st) == 0 || !strings.HasPrefix(st[0].SQL, prefix) {
+		return errors.New("create schema_migrations: 0001_tables.sql does not start with " + prefix)
+	}
+	if err := db.Exec(ctx, st[0].SQL); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	return nil
+}
+
+type appliedFile struct{ name, checksum string }
+
+// appliedFiles reads schema_migrations. Should a version be listed twice (a race from before the
+// deduplication window was set), its first record wins.
+func appliedFiles(ctx context.Context, db DB) (map[uint32]appliedFile, error) {
+	var buf bytes.Buffer
+	if err := db.Query(ctx, "SELECT version, name, checksum FROM schema_migrations ORDER BY version, applied_at", &buf); err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	done := map[uint32]appliedFile{}
+	sc := bufio.NewScanner(&buf)
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), "\t")
+		if len(f) != 3 {
+			return nil, fmt.Errorf("read schema_migrations: unexpected row %q", sc.Text())
+		}
+		v, err := strconv.ParseUint(f[0], 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("read schema_migrations: version %q: %w", f[0], err)
+		}
+		if _, dup := done[uint32(v)]; !dup {
+			done[uint32(v)] = appliedFile{name: f[1], checksum: f[2]}
+		}
+	}
+	return done, sc.Err()
+}
+
+// apply runs f's statements and records f. It returns the number of statements run.
+func apply(ctx context.Context, db DB, f File) (int, error) {
+	st, err := f.Statements()
+	if err != nil {
+		return 0, err
+	}
+	for _, s := range st {
+		if err := db.Exec(ctx, s.SQL); err != nil {
+			return 0, fmt.Errorf("migration %s: statement at line %d: %w", f.Name, s.Line, err)
+		}
+	}
+	// The token makes a second record of the same file content a no-op (see Migrate). Name and
+	// checksum need no escaping: fileName and hex allow neither quotes nor backslashes.
+	record := fmt.Sprintf("INSERT INTO schema_migrations (version, name, checksum, applied_at) "+
+		"SETTINGS insert_deduplication_token = 'schema_migrations/%d/%s' "+
+		"VALUES (%d, '%s', '%s', now64(3, 'UTC'))", f.Version, f.Checksum, f.Version, f.Name, f.Checksum)
+	if err := db.Exec(ctx, record); err != nil {
+		return 0, fmt.Errorf("migration %s: record in schema_migrations: %w", f.Name, err)
+	}
+	return len(st), nil
+}
