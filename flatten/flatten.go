@@ -49,17 +49,17 @@ type Flattener struct {
 // New returns a Flattener.
 func New() *Flattener { return &Flattener{} }
 
-// Flatten parses body, received at receivedAt, into out, which it resets first; on error out is
-// left empty. Strings in out alias body, so body must not change while out is in use (rows are
+// Flatten parses body, received at receivedAt (the server's clock; stored as UTC milliseconds),
+// into out, which it resets first; on error out is left empty. Strings in out alias body, so body must not change while out is in use (rows are
 // meant to be copied into a batch before the body's buffer is reused). The error matches one of
 // ErrNotJSON (a *SyntaxError), ErrNotObject and ErrNoLeadID (a *LeadIDError).
 func (f *Flattener) Flatten(body []byte, receivedAt time.Time, out *schema.Rows) error {
 	out.Reset()
+	defer f.release()
 	if err := f.sc.scan(body); err != nil {
 		return err
 	}
 	f.d = doc{b: body, tape: f.sc.tape}
-	defer func() { f.d.b = nil }() // let the body go once rows are out
 	d := &f.d
 	if k := d.kind(0); k != kObject {
 		return fmt.Errorf("%w: body is a JSON %s", ErrNotObject, k)
@@ -76,6 +76,19 @@ func (f *Flattener) Flatten(body []byte, receivedAt time.Time, out *schema.Rows)
 	}
 	f.lead(out)
 	return nil
+}
+
+// maxKeptNodes bounds the tape a Flattener keeps between calls (16 bytes a node, about 1 MiB
+// here, enough for bodies ~100 times the sample's size), so that one outsized body does not pin
+// its memory for the Flattener's lifetime.
+const maxKeptNodes = 1 << 16
+
+// release drops what must not outlive a call: the body, and a tape grown by an outsized one.
+func (f *Flattener) release() {
+	f.d = doc{}
+	if cap(f.sc.tape) > maxKeptNodes {
+		f.sc.tape, f.sc.stack = nil, nil
+	}
 }
 
 // Flatten parses one body with a fresh Flattener. The rows share no memory with body.

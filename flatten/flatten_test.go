@@ -64,22 +64,15 @@ func TestGoldenFixtures(t *testing.T) {
 	}
 }
 
-// firstDiff shows the first line where got and want differ.
+// firstDiff shows where got and want first differ: the line, and 60 bytes either side.
 func firstDiff(got, want string) string {
-	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
-	for i := range max(len(g), len(w)) {
-		var gl, wl string
-		if i < len(g) {
-			gl = g[i]
-		}
-		if i < len(w) {
-			wl = w[i]
-		}
-		if gl != wl {
-			return "line " + strconv.Itoa(i+1) + ":\ngot:  " + gl + "\nwant: " + wl
-		}
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
 	}
-	return ""
+	line := strings.Count(got[:i], "\n") + 1
+	cut := func(s string) string { return s[max(0, i-60):min(len(s), i+60)] }
+	return "line " + strconv.Itoa(line) + ":\ngot:  ..." + cut(got) + "...\nwant: ..." + cut(want) + "..."
 }
 
 func TestSeedFixtureShape(t *testing.T) {

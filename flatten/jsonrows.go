@@ -69,7 +69,11 @@ func appendJSONValue(buf []byte, v any) []byte {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return appendJSONString(buf, strconv.FormatFloat(v, 'g', -1, 64))
 		}
-		return strconv.AppendFloat(buf, v, 'g', -1, 64)
+		// As encoding/json writes floats: plain digits unless the exponent is extreme.
+		if a := math.Abs(v); a != 0 && (a < 1e-6 || a >= 1e21) {
+			return strconv.AppendFloat(buf, v, 'e', -1, 64)
+		}
+		return strconv.AppendFloat(buf, v, 'f', -1, 64)
 	case time.Time:
 		buf = append(buf, '"')
 		buf = v.UTC().AppendFormat(buf, "2006-01-02T15:04:05.000Z07:00")

@@ -37,11 +37,12 @@ func inRange(ms int64) schema.Opt[schema.Millis] {
 	return schema.Some(schema.Millis(ms))
 }
 
-// epochMillis converts a JSON number's text, seconds or milliseconds, to milliseconds.
-func epochMillis(s string) schema.Opt[schema.Millis] {
-	if !hasFraction(s) {
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
+// epochMillis converts a JSON number's text (frac: with a fraction or exponent), seconds or
+// milliseconds, to milliseconds.
+func epochMillis(s string, frac bool) schema.Opt[schema.Millis] {
+	if !frac {
+		v, ok := parseInt(s)
+		if !ok {
 			return schema.Opt[schema.Millis]{}
 		}
 		if v > msThreshold || v < -msThreshold {
@@ -66,7 +67,7 @@ func epochMillis(s string) schema.Opt[schema.Millis] {
 func parseTime(s string) schema.Opt[schema.Millis] {
 	s = strings.TrimSpace(s)
 	if isNumber(s) {
-		return epochMillis(s)
+		return epochMillis(s, hasFraction(s))
 	}
 	return parseISO(s)
 }

@@ -61,7 +61,7 @@ func TestEpochMillisThreshold(t *testing.T) {
 		{"1e400", null},
 	}
 	for _, tt := range tests {
-		if got := epochMillis(tt.in); got != tt.want {
+		if got := epochMillis(tt.in, hasFraction(tt.in)); got != tt.want {
 			t.Errorf("epochMillis(%s) = %+v, want %+v", tt.in, got, tt.want)
 		}
 	}
@@ -100,4 +100,28 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+func TestIntegerParsingBoundaries(t *testing.T) {
+	uints := map[string]schema.Opt[uint64]{
+		"0": schema.Some[uint64](0), "9999999999999999999": schema.Some[uint64](9999999999999999999),
+		"18446744073709551615": schema.Some[uint64](18446744073709551615), "18446744073709551616": {},
+		"-1": {}, "-0": {},
+	}
+	for s, want := range uints {
+		if got := parseUint(s, false); got != want {
+			t.Errorf("parseUint(%s) = %+v, want %+v", s, got, want)
+		}
+	}
+	ints := map[string]schema.Opt[int64]{
+		"-1": schema.Some[int64](-1), "999999999999999999": schema.Some[int64](999999999999999999),
+		"9223372036854775807": schema.Some[int64](9223372036854775807), "-9223372036854775808": schema.Some[int64](-9223372036854775808),
+		"9223372036854775808": {},
+	}
+	for s, want := range ints {
+		v, ok := parseInt(s)
+		if got := (schema.Opt[int64]{V: v, Valid: ok}); ok != want.Valid || ok && got != want {
+			t.Errorf("parseInt(%s) = %d, %v; want %+v", s, v, ok, want)
+		}
+	}
 }

@@ -134,25 +134,26 @@ func (d *doc) compact(i int) string {
 }
 
 // numText returns the text of a number, or of a string holding one (spaces trimmed), when it is
-// a JSON number: "5" and 5 mean the same, " 1e3" does too, "5 lakh" and "0x10" mean nothing.
-func (d *doc) numText(i int) (string, bool) {
+// a JSON number: "5" and 5 mean the same, " 1e3" does too, "5 lakh" and "0x10" mean nothing. frac
+// reports a fraction or exponent.
+func (d *doc) numText(i int) (s string, frac, ok bool) {
 	n := &d.tape[i]
 	switch n.kind {
 	case kNumber:
-		return d.alias(n.start, n.end), true
+		return d.alias(n.start, n.end), n.flag, true
 	case kString:
 		s := strings.TrimSpace(d.str(i))
-		return s, isNumber(s)
+		return s, hasFraction(s), isNumber(s)
 	}
-	return "", false
+	return "", false, false
 }
 
 func (d *doc) u64(i int) schema.Opt[uint64] {
-	s, ok := d.numText(i)
+	s, frac, ok := d.numText(i)
 	if !ok {
 		return schema.Opt[uint64]{}
 	}
-	return parseUint(s)
+	return parseUint(s, frac)
 }
 
 func (d *doc) u32(i int) schema.Opt[uint32] {
@@ -164,12 +165,12 @@ func (d *doc) u32(i int) schema.Opt[uint32] {
 }
 
 func (d *doc) i64(i int) schema.Opt[int64] {
-	s, ok := d.numText(i)
+	s, frac, ok := d.numText(i)
 	if !ok {
 		return schema.Opt[int64]{}
 	}
-	if !hasFraction(s) {
-		if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+	if !frac {
+		if v, ok := parseInt(s); ok {
 			return schema.Some(v)
 		}
 		return schema.Opt[int64]{}
@@ -182,7 +183,7 @@ func (d *doc) i64(i int) schema.Opt[int64] {
 }
 
 func (d *doc) f64(i int) schema.Opt[float64] {
-	s, ok := d.numText(i)
+	s, _, ok := d.numText(i)
 	if !ok {
 		return schema.Opt[float64]{}
 	}
@@ -221,16 +222,24 @@ func (d *doc) time(i int) schema.Opt[schema.Millis] {
 	n := &d.tape[i]
 	switch n.kind {
 	case kNumber:
-		return epochMillis(d.alias(n.start, n.end))
+		return epochMillis(d.alias(n.start, n.end), n.flag)
 	case kString:
 		return parseTime(d.str(i))
 	}
 	return schema.Opt[schema.Millis]{}
 }
 
-// parseUint reads a JSON number as a non-negative integer; 1046.0 is 1046, 10.5 is nothing.
-func parseUint(s string) schema.Opt[uint64] {
-	if !hasFraction(s) {
+// parseUint reads a JSON number (frac: with a fraction or exponent) as a non-negative integer;
+// 1046.0 is 1046, 10.5 is nothing.
+func parseUint(s string, frac bool) schema.Opt[uint64] {
+	if !frac {
+		if len(s) > 0 && len(s) <= 19 && s[0] != '-' { // 19 digits cannot overflow
+			var v uint64
+			for k := 0; k < len(s); k++ {
+				v = v*10 + uint64(s[k]-'0')
+			}
+			return schema.Some(v)
+		}
 		if v, err := strconv.ParseUint(s, 10, 64); err == nil {
 			return schema.Some(v)
 		}
@@ -241,6 +250,23 @@ func parseUint(s string) schema.Opt[uint64] {
 		return schema.Opt[uint64]{}
 	}
 	return schema.Some(uint64(f))
+}
+
+// parseInt reads a JSON integer (the caller has checked its syntax: optional '-', digits).
+func parseInt(s string) (int64, bool) {
+	digits := strings.TrimPrefix(s, "-")
+	if len(digits) == 0 || len(digits) > 18 { // 18 digits cannot overflow
+		v, err := strconv.ParseInt(s, 10, 64)
+		return v, err == nil
+	}
+	var v int64
+	for k := 0; k < len(digits); k++ {
+		v = v*10 + int64(digits[k]-'0')
+	}
+	if len(digits) < len(s) {
+		v = -v
+	}
+	return v, true
 }
 
 func hasFraction(s string) bool {

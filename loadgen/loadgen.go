@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,6 +69,10 @@ type Options struct {
 	// once (CeilingHandler) and targets it instead of URL: the same bodies and
 	// client against a server doing nothing measure what the harness can reach.
 	Ceiling bool
+	// Unique makes every request a distinct callback by adding a "loadgen_seq" key with the
+	// request's number to its body, so a benchmark can check that every acknowledged callback
+	// reached the store even when the pool repeats bodies.
+	Unique bool
 }
 
 const (
@@ -120,6 +125,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&o.Gen.Seed, "seed", 0, "seed of the generated pool")
 	fs.IntVar(&o.Gen.Leads, "leads", 1000, "distinct leads in the generated pool")
 	fs.DurationVar(&o.Timeout, "timeout", defaultTimeout, "per-request timeout")
+	fs.BoolVar(&o.Unique, "unique", false, "add a sequence number to every body so each request is a distinct callback")
 	fs.BoolVar(&o.Ceiling, "ceiling", false, "target an in-process server that answers 202 at once, to measure the harness ceiling")
 }
 
@@ -327,6 +333,7 @@ type worker struct {
 	latency, service                    Histogram
 	acked                               []string
 	scratch                             []byte
+	unique                              []byte
 }
 
 func (r *runner) run(ctx context.Context) (*Result, error) {
@@ -410,7 +417,12 @@ func (r *runner) work(ctx context.Context, w *worker) {
 				return
 			}
 		}
-		r.send(ctx, w, r.bodies[i%int64(len(r.bodies))], due)
+		body := r.bodies[i%int64(len(r.bodies))]
+		if r.opts.Unique {
+			w.unique = uniqueBody(w.unique[:0], body, i)
+			body = w.unique
+		}
+		r.send(ctx, w, body, due)
 	}
 }
 
@@ -547,4 +559,20 @@ func errorKind(err error) string {
 		return "eof"
 	}
 	return "other"
+}
+
+// uniqueBody appends body with `,"loadgen_seq":i` inserted before its closing brace. A body that
+// is not an object is copied unchanged.
+func uniqueBody(dst, body []byte, i int64) []byte {
+	end := bytes.LastIndexByte(body, '}')
+	if end < 0 {
+		return append(dst, body...)
+	}
+	dst = append(dst, body[:end]...)
+	if t := bytes.TrimSpace(body[:end]); len(t) > 0 && t[len(t)-1] != '{' {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"loadgen_seq":`...)
+	dst = strconv.AppendInt(dst, i, 10)
+	return append(dst, body[end:]...)
 }

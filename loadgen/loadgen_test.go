@@ -430,3 +430,18 @@ func TestResultMarshalsToJSON(t *testing.T) {
 		t.Fatalf("round trip lost data: %s", b)
 	}
 }
+
+func TestUniqueBodyAddsSequenceKey(t *testing.T) {
+	cases := map[string]string{
+		`{"lead_id":1}`:  `{"lead_id":1,"loadgen_seq":7}`,
+		"{\"a\":1}\n":    "{\"a\":1,\"loadgen_seq\":7}\n",
+		`{}`:             `{"loadgen_seq":7}`,
+		`[1]`:            `[1]`,
+		`{"x":{"y":2}} `: `{"x":{"y":2},"loadgen_seq":7} `,
+	}
+	for in, want := range cases {
+		if got := string(uniqueBody(nil, []byte(in), 7)); got != want {
+			t.Errorf("uniqueBody(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

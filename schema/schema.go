@@ -54,7 +54,7 @@ type Table struct {
 
 // The warehouse's tables, in the order the pipeline flushes them.
 var (
-	LeadUpdates  = newTable[LeadUpdate]("lead_updates", "ReplacingMergeTree", "lead_id, callback_id", "toYYYYMM(received_at)")
+	LeadUpdates  = newTable[LeadUpdate]("lead_updates", "MergeTree", "lead_id, callback_id", "toYYYYMM(received_at)")
 	Events       = newTable[Event]("events", "ReplacingMergeTree", "lead_id, event_id", "")
 	Notes        = newTable[Note]("notes", "ReplacingMergeTree", "lead_id, note_id", "")
 	Calls        = newTable[Call]("calls", "ReplacingMergeTree", "lead_id, call_id", "")

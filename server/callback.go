@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -96,6 +97,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, start time.Tim
 			return outcomeUnauthorized
 		}
 		if !s.tokens.match(tok) {
+			s.debug(r, "callback with an invalid token")
 			w.Header()["Www-Authenticate"] = invalidToken
 			writeJSON(w, http.StatusUnauthorized, msgBadToken)
 			return outcomeUnauthorized
@@ -106,8 +108,9 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, start time.Tim
 		return outcomeUnsupportedEncoding
 	}
 	if r.ContentLength > s.opts.MaxBodyBytes {
-		// Not reading the body makes net/http close the connection after the answer.
-		writeJSON(w, http.StatusRequestEntityTooLarge, msgTooLarge)
+		// Left unread, the body costs little: net/http discards at most 256 KiB of it and then
+		// closes the connection.
+		writeJSON(w, http.StatusRequestEntityTooLarge, s.msgTooLarge)
 		return outcomeTooLarge
 	}
 	select {
@@ -124,13 +127,13 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, start time.Tim
 	wk.body = body
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			writeJSON(w, http.StatusRequestEntityTooLarge, msgTooLarge)
+			writeJSON(w, http.StatusRequestEntityTooLarge, s.msgTooLarge)
 			return outcomeTooLarge
 		}
 		// A body cut short is not the sender's content: it is not kept, and the sender, which
 		// got no 202, sends it again.
 		wk.resp = appendError(wk.resp[:0], "cannot read body: "+err.Error())
-		writeBytes(w, http.StatusBadRequest, wk.resp)
+		writeJSON(w, http.StatusBadRequest, wk.resp)
 		return outcomeReadError
 	}
 
@@ -143,7 +146,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, start time.Tim
 		return s.submitFailed(w, r, err)
 	}
 	wk.resp = appendAccepted(wk.resp[:0], wk.rows.Lead.CallbackID, wk.rows.Lead.LeadID)
-	writeBytes(w, http.StatusAccepted, wk.resp)
+	writeJSON(w, http.StatusAccepted, wk.resp)
 	return outcomeAccepted
 }
 
@@ -161,18 +164,19 @@ func Reason(err error) string {
 // reject keeps a body that flatten refused as a dead letter and answers 400 or 422.
 func (s *Server) reject(w http.ResponseWriter, r *http.Request, wk *work, in sink.Input, ferr error) outcome {
 	reason := Reason(ferr)
+	s.debug(r, "callback rejected", "reason", reason, "err", ferr)
 	if _, err := s.opts.Pipeline.Submit(r.Context(), in, sink.Decoded{Reason: reason, Err: ferr}); err != nil {
 		return s.submitFailed(w, r, err)
 	}
 	wk.resp = appendError(wk.resp[:0], ferr.Error())
 	if reason == ReasonNotCallback {
-		writeBytes(w, http.StatusUnprocessableEntity, wk.resp)
+		writeJSON(w, http.StatusUnprocessableEntity, wk.resp)
 		return outcomeNotCallback
 	}
 	if se, ok := errors.AsType[*flatten.SyntaxError](ferr); ok {
 		wk.resp = appendOffset(wk.resp, se.Offset)
 	}
-	writeBytes(w, http.StatusBadRequest, wk.resp)
+	writeJSON(w, http.StatusBadRequest, wk.resp)
 	return outcomeNotJSON
 }
 
@@ -182,7 +186,7 @@ func (s *Server) submitFailed(w http.ResponseWriter, r *http.Request, err error)
 	switch {
 	case errors.Is(err, wal.ErrTooLarge):
 		// Only when Options.MaxBodyBytes is set above the log's record limit.
-		writeJSON(w, http.StatusRequestEntityTooLarge, msgTooLarge)
+		writeJSON(w, http.StatusRequestEntityTooLarge, s.msgTooLarge)
 		return outcomeTooLarge
 	case errors.Is(err, sink.ErrBacklogFull):
 		s.unavailable(w, msgBacklogFull)
@@ -197,6 +201,13 @@ func (s *Server) submitFailed(w http.ResponseWriter, r *http.Request, err error)
 		s.unavailable(w, msgSubmitFailed)
 	}
 	return outcomeUnavailable
+}
+
+// debug logs at debug level, checking first so that the arguments cost nothing when it is off.
+func (s *Server) debug(r *http.Request, msg string, args ...any) {
+	if s.opts.Logger.Enabled(r.Context(), slog.LevelDebug) {
+		s.opts.Logger.Log(r.Context(), slog.LevelDebug, msg, append([]any{"remote", r.RemoteAddr}, args...)...)
+	}
 }
 
 func (s *Server) unavailable(w http.ResponseWriter, msg []byte) {
@@ -233,7 +244,6 @@ var (
 	msgNoToken          = []byte(`{"error":"missing token: send Authorization: Bearer <token> or ?token=<token>"}`)
 	msgBadToken         = []byte(`{"error":"invalid token"}`)
 	msgEncoding         = []byte(`{"error":"unsupported Content-Encoding: send the body uncompressed"}`)
-	msgTooLarge         = []byte(`{"error":"body too large"}`)
 	msgBusy             = []byte(`{"error":"too many callbacks in flight, retry later"}`)
 	msgBacklogFull      = []byte(`{"error":"backlog full, retry later"}`)
 	msgStoreDown        = []byte(`{"error":"store unavailable, retry later"}`)
@@ -241,11 +251,8 @@ var (
 	msgSubmitFailed     = []byte(`{"error":"cannot store the callback, retry later"}`)
 )
 
-func writeJSON(w http.ResponseWriter, status int, body []byte) { writeBytes(w, status, body) }
-
-func writeBytes(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
-	h["Content-Type"] = contentTypeJSON
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header()["Content-Type"] = contentTypeJSON
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -34,10 +34,10 @@ func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
 	switch err := s.opts.Pipeline.Ready(); {
 	case err == nil:
 	case errors.Is(err, sink.ErrDegraded):
-		writeBytes(w, http.StatusOK, appendStatus(nil, "degraded", err.Error()))
+		writeJSON(w, http.StatusOK, appendStatus(nil, "degraded", err.Error()))
 		return
 	default:
-		writeBytes(w, http.StatusServiceUnavailable, appendStatus(nil, "not_ready", err.Error()))
+		writeJSON(w, http.StatusServiceUnavailable, appendStatus(nil, "not_ready", err.Error()))
 		return
 	}
 	writeJSON(w, http.StatusOK, msgReady)

@@ -27,6 +27,8 @@ type Pipeline interface {
 	Stats() sink.Stats
 }
 
+var _ Pipeline = (*sink.Pipeline)(nil)
+
 // Options configure a Server. The zero value of every field but Pipeline and Tokens is replaced by
 // the default stated in its comment.
 type Options struct {
@@ -36,20 +38,23 @@ type Options struct {
 	// without downtime: add the new one, move the CRM to it, remove the old one. Required unless
 	// InsecureNoAuth is set; an empty token is an error.
 	Tokens []string
-	// InsecureNoAuth accepts callbacks without a token. For local runs and load tests only.
+	// InsecureNoAuth accepts callbacks without a token, ignoring Tokens. For local runs and load
+	// tests only.
 	InsecureNoAuth bool
 	// Metrics collects the server's and the pipeline's metrics and serves /metrics. Create it with
 	// NewMetrics before the pipeline so that its OnFlush method can be the pipeline's flush hook.
 	// Default: a new Metrics, which then sees no flushes.
 	Metrics *Metrics
-	// Logger receives request errors that are the server's fault and the http.Server's own
-	// complaints. Default: slog.Default().
+	// Logger receives failures to hand a callback to the pipeline, the http.Server's own
+	// complaints, and at debug level every rejected or wrongly authenticated callback.
+	// Default: slog.Default().
 	Logger *slog.Logger
 
 	// Addr is the TCP address ListenAndServe listens on. Default ":8080".
 	Addr string
 	// MaxBodyBytes is the largest callback body accepted; larger ones get 413. Default 1 MiB
-	// (the CRM's callbacks are about 7 KiB).
+	// (the CRM's callbacks are about 7 KiB). Keep it under the write-ahead log's record limit
+	// (wal.Options.MaxRecordBytes), or bodies between the two are read before they get 413.
 	MaxBodyBytes int64
 	// MaxConcurrent caps the callbacks handled at once. Over the cap the server answers 503 at
 	// once rather than queueing without bound. Default 512.
@@ -122,15 +127,16 @@ func (o *Options) setDefaults() {
 //
 // A Server is safe for concurrent use.
 type Server struct {
-	opts       Options
-	tokens     tokens
-	metrics    *Metrics
-	mux        *http.ServeMux
-	sem        chan struct{}
-	work       sync.Pool // of *work
-	retryAfter []string  // the Retry-After header value, shared read-only by every 503
-	drainOnce  sync.Once
-	draining   chan struct{} // closed when shutdown starts
+	opts        Options
+	tokens      tokens
+	metrics     *Metrics
+	mux         *http.ServeMux
+	sem         chan struct{}
+	work        sync.Pool // of *work
+	retryAfter  []string  // the Retry-After header value, shared read-only by every 503
+	msgTooLarge []byte    // the 413 answer, naming the limit
+	drainOnce   sync.Once
+	draining    chan struct{} // closed when shutdown starts
 }
 
 // New returns a Server for opts.
@@ -146,6 +152,7 @@ func New(opts Options) (*Server, error) {
 		retryAfter: []string{strconv.FormatInt(int64((opts.RetryAfter+time.Second-1)/time.Second), 10)},
 		draining:   make(chan struct{}),
 	}
+	s.msgTooLarge = appendError(nil, "body larger than "+strconv.FormatInt(opts.MaxBodyBytes, 10)+" bytes")
 	if !opts.InsecureNoAuth {
 		t, err := newTokens(opts.Tokens)
 		if err != nil {

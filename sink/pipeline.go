@@ -135,7 +135,7 @@ type Pipeline struct {
 	kick       chan struct{} // wakes the flusher
 	spillStart chan struct{} // wakes the replayer
 	drain      chan struct{} // closed by Close: flush what is left and stop
-	started    bool
+	started    atomic.Bool
 	cancel     context.CancelFunc
 	stopReplay context.CancelFunc
 	replayDone chan struct{}
@@ -184,10 +184,9 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	if p.closed.Load() {
 		return ErrClosed
 	}
-	if p.started {
+	if p.started.Swap(true) {
 		return errors.New("start pipeline: already started")
 	}
-	p.started = true
 	ctx, p.cancel = context.WithCancel(ctx)
 	rctx, stopReplay := context.WithCancel(ctx)
 	p.stopReplay = stopReplay
@@ -327,7 +326,7 @@ func (p *Pipeline) addedLocked(pos wal.Position) {
 func (p *Pipeline) Close(ctx context.Context) error {
 	p.gate.Lock()
 	already := p.closed.Swap(true)
-	started := p.started
+	started := p.started.Load()
 	p.gate.Unlock()
 	if !started {
 		return nil
@@ -360,10 +359,10 @@ func (p *Pipeline) Ready() error {
 		return ErrClosed
 	}
 	p.mu.Lock()
-	started, full, serr, since := p.started, p.backlogFull, p.storeErr, p.storeErrSince
+	full, serr, since := p.backlogFull, p.storeErr, p.storeErrSince
 	p.mu.Unlock()
 	switch {
-	case !started:
+	case !p.started.Load():
 		return errors.New("sink: pipeline not started")
 	case full:
 		return fmt.Errorf("%w: %d bytes wait in the write-ahead log", ErrBacklogFull, p.log.Size())

@@ -4,6 +4,7 @@ package sql
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"embed"
@@ -94,7 +95,7 @@ func loadFiles(fsys fs.FS) ([]File, error) {
 		sum := sha256.Sum256(b)
 		files = append(files, File{Version: uint32(v), Name: e.Name(), Checksum: hex.EncodeToString(sum[:]), body: string(b)})
 	}
-	slices.SortFunc(files, func(a, b File) int { return int(a.Version) - int(b.Version) })
+	slices.SortFunc(files, func(a, b File) int { return cmp.Compare(a.Version, b.Version) })
 	for i := 1; i < len(files); i++ {
 		if files[i].Version == files[i-1].Version {
 			return nil, fmt.Errorf("migrations %s and %s have the same version", files[i-1].Name, files[i].Name)
@@ -105,7 +106,7 @@ func loadFiles(fsys fs.FS) ([]File, error) {
 
 // Migrate applies the built-in migrations that db has not applied yet, in version order, and
 // returns the names of those it applied. It is meant to run on every start: when everything is
-// applied it only reads schema_migrations.
+// applied it only makes sure schema_migrations exists and reads it. log may be nil.
 //
 // Before applying anything it checks that every applied file is unchanged (ErrChanged otherwise).
 // A file is recorded in schema_migrations after its last statement succeeds; a statement that
@@ -210,7 +211,10 @@ func appliedFiles(ctx context.Context, db DB) (map[uint32]appliedFile, error) {
 			done[uint32(v)] = appliedFile{name: f[1], checksum: f[2]}
 		}
 	}
-	return done, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	return done, nil
 }
 
 // apply runs f's statements and records f. It returns the number of statements run.

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -124,4 +126,28 @@ func submitWithRetry(ctx context.Context, p *sink.Pipeline, in sink.Input, dec s
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// runCeiling serves a handler that reads each body and answers 202 without doing anything else,
+// in its own process like `serve`: the benchmark's ceiling for HTTP on this machine.
+func runCeiling(ctx context.Context, cfg config, log *slog.Logger) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("LEADHOUSE_LISTEN=%q: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: loadgen.CeilingHandler(), ReadHeaderTimeout: 5 * time.Second}
+	log.Info("serving callbacks", "addr", ln.Addr().String(), "endpoint", "POST /v1/callbacks", "handler", "ceiling")
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	<-done
+	return err
 }

@@ -110,7 +110,7 @@ func TestCrashLoopLosesNothingAcknowledged(t *testing.T) {
 	}
 
 	stored := map[string]int{}
-	out := query(t, bin, dataDir, "SELECT callback_id, count() FROM lead_updates FINAL GROUP BY callback_id")
+	out := query(t, bin, dataDir, "SELECT callback_id, count() FROM lead_updates_dedup GROUP BY callback_id")
 	for _, line := range strings.Split(out, "\n") {
 		id, n, ok := strings.Cut(line, "\t")
 		if !ok {
@@ -129,14 +129,16 @@ func TestCrashLoopLosesNothingAcknowledged(t *testing.T) {
 			duplicated++
 		}
 	}
+	// Replayed batches normally carry their first insert's token and are dropped by the engine;
+	// the raw count shows how many copies still reached the table (the views collapse them).
 	raw := query(t, bin, dataDir, "SELECT count(), uniqExact(callback_id) FROM lead_updates")
 	t.Logf("crash loop: %d kills, %d requests sent, %d acknowledged, %d refused (503), %d stored, lost %d, duplicated %d; raw lead_updates rows, distinct ids: %s",
 		kills, sent, len(acked), refused, len(stored), lost, duplicated, strings.ReplaceAll(raw, "\t", ", "))
 	if lost > 0 || duplicated > 0 {
 		t.Errorf("lost %d and duplicated %d of %d acknowledged callbacks", lost, duplicated, len(acked))
 	}
-	if got := query(t, bin, dataDir, "SELECT count() = uniqExact(callback_id) FROM lead_updates_dedup"); got != "1" {
-		t.Errorf("lead_updates_dedup repeats a callback")
+	if got := query(t, bin, dataDir, "SELECT count() = uniqExact(lead_id, note_id) FROM notes_current"); got != "1" {
+		t.Errorf("notes_current repeats a note")
 	}
 }
 

@@ -9,6 +9,7 @@
 //	leadhouse gen [flags]            write generated callbacks as NDJSON (benchmarks)
 //	leadhouse loadgen [flags]        drive HTTP load at a running leadhouse (benchmarks)
 //	leadhouse replay FILE            load an NDJSON file of callbacks straight into the store
+//	leadhouse ceiling                serve a do-nothing handler (the benchmark's ceiling)
 //	leadhouse healthcheck            exit 0 when the local server is ready (container health checks)
 //	leadhouse version                print the version
 //
@@ -60,6 +61,7 @@ commands:
   gen [flags]        write generated callbacks as NDJSON
   loadgen [flags]    drive HTTP load at a running leadhouse
   replay FILE        load an NDJSON file of callbacks straight into the store
+  ceiling            serve a do-nothing handler on LEADHOUSE_LISTEN (benchmark ceiling)
   healthcheck        exit 0 when the local server answers /readyz with 200
   version            print the version
 
@@ -99,6 +101,8 @@ func run(ctx context.Context, args []string, environ map[string]string, stdin io
 		return runQuery(ctx, cfg, rest, stdout)
 	case "replay":
 		return runReplay(ctx, cfg, log, rest, stdout)
+	case "ceiling":
+		return runCeiling(ctx, cfg, log)
 	case "healthcheck":
 		return runHealthcheck(ctx, cfg, stdout)
 	}

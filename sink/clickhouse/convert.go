@@ -124,20 +124,30 @@ func fixedValues[T any](vals []T, arr arrow.Array, nullable bool) any {
 func stringValues(a *array.String, nullable, lowCard bool) any {
 	n := a.Len()
 	switch {
+	case lowCard:
+		// clickhouse-go's LowCardinality column appends row by row through an interface and
+		// keys its dictionary by that interface value. Boxing each distinct string once,
+		// rather than once a row as a []string would be, saves an allocation per row; a NULL
+		// is an untyped nil, since a *string would be a dictionary key of its own per row.
+		vals := make([]any, n)
+		boxed := make(map[string]any)
+		for i := range vals {
+			if a.IsNull(i) {
+				continue
+			}
+			s := a.Value(i)
+			v, ok := boxed[s]
+			if !ok {
+				v = s
+				boxed[s] = v
+			}
+			vals[i] = v
+		}
+		return vals
 	case !nullable:
 		vals := make([]string, n)
 		for i := range vals {
 			vals[i] = a.Value(i)
-		}
-		return vals
-	case lowCard:
-		// LowCardinality keys its dictionary by the appended value itself, so a *string would
-		// give every row its own dictionary entry; untyped nil and plain strings do not.
-		vals := make([]any, n)
-		for i := range vals {
-			if a.IsValid(i) {
-				vals[i] = a.Value(i)
-			}
 		}
 		return vals
 	default:

@@ -155,35 +155,9 @@ func migratedDatabase(t *testing.T) (*chdb.Engine, string) {
 	t.Helper()
 	eng, db := chdbtest.Database(t)
 	if _, err := lhsql.Migrate(context.Background(), chdb.NewStore(eng, db), nil); err != nil {
-		t.Logf("migrate: %v", err) // TEMP
-		for _, tbl := range schema.Tables() {
-			if err := eng.Exec(context.Background(), createTableSQL(db, tbl)); err != nil {
-				t.Fatal(err)
-			}
-		}
+		t.Fatalf("migrate: %v", err)
 	}
 	return eng, db
-}
-
-// TEMP
-func createTableSQL(db string, t *schema.Table) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE TABLE %s.%s (", db, t.Name)
-	for i, c := range t.Columns {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s %s", c.Name, c.Type)
-		if c.Codec != "" {
-			fmt.Fprintf(&b, " CODEC(%s)", c.Codec)
-		}
-	}
-	fmt.Fprintf(&b, ") ENGINE = %s ORDER BY (%s)", t.Engine, t.SortingKey)
-	if t.PartitionKey != "" {
-		fmt.Fprintf(&b, " PARTITION BY %s", t.PartitionKey)
-	}
-	b.WriteString(" SETTINGS non_replicated_deduplication_window = 1000")
-	return b.String()
 }
 
 // describe returns the table's column names and types as the engine reports them.

@@ -13,11 +13,12 @@
 --     FINAL. Background merges collapse copies only within a partition (lead_updates is partitioned
 --     by month and a re-delivery can cross a month boundary) and only when the engine gets to it.
 --     SELECT ... FINAL does collapse across partitions (unless do_not_merge_across_partitions_
---     select_final is set), but it keeps the copy with the greatest received_at, which is not the
---     copy lead_updates_dedup wants; its choice between copies with equal received_at is the last
---     inserted; and it discards the older copies that first_seen_at is computed from.
---     ORDER BY + LIMIT 1 BY states the choice and tie-break and gives the same rows before and
---     after merges.
+--     select_final is set), but it keeps the copy with the greatest received_at, not the one
+--     lead_updates_dedup wants; between copies with equal received_at it keeps the last inserted;
+--     and it discards the older copies first_seen_at is computed from. ORDER BY + LIMIT 1 BY states
+--     the choice and the tie-break, and counts the same before and after merges (lead_updates is
+--     a plain MergeTree that keeps every delivery). A filter on lead_id is pushed below LIMIT 1 BY, so
+--     reading one lead through a view reads only that lead.
 
 -- lead_updates_dedup: one row per distinct callback.
 --
