@@ -2,7 +2,6 @@ package flatten
 
 import (
 	"bytes"
-	"encoding/binary"
 	"math"
 )
 
@@ -218,56 +217,49 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// scanString finds the closing quote of the string whose content starts at i. It looks at eight
-// bytes at a time for a quote or backslash: most of a callback's bytes are string content (note
-// texts, URLs), and most strings have no escapes.
+// scanString finds the closing quote of the string whose content starts at i. Most of a
+// callback's bytes are string content (note texts, URLs) and most strings have no escapes, so it
+// finds the next quote with bytes.IndexByte and walks the bytes only when the string holds a
+// backslash.
 func scanString(b []byte, i int) (end int, esc bool, err error) {
+search:
 	for {
-		for i+8 <= len(b) {
-			w := binary.LittleEndian.Uint64(b[i:])
-			if hasByte(w, '"')|hasByte(w, '\\') != 0 {
-				break
-			}
-			i += 8
-		}
-		if i >= len(b) {
+		q := bytes.IndexByte(b[i:], '"')
+		if q < 0 {
 			return 0, false, errAt(len(b), "unterminated string")
 		}
-		switch b[i] {
-		case '"':
-			return i, esc, nil
-		case '\\':
-			esc = true
-			i++
-			if i >= len(b) {
-				return 0, false, errAt(len(b), "unterminated string")
+		if bytes.IndexByte(b[i:i+q], '\\') < 0 {
+			return i + q, esc, nil
+		}
+		// Validate the escapes before the quote; the quote itself may be escaped.
+		for k := i; k < i+q; k++ {
+			if b[k] != '\\' {
+				continue
 			}
-			switch b[i] {
+			esc = true
+			k++
+			switch b[k] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			case 'u':
-				for k := 1; k <= 4; k++ {
-					if i+k >= len(b) {
+				for h := 1; h <= 4; h++ {
+					if k+h >= len(b) {
 						return 0, false, errAt(len(b), "unterminated string")
 					}
-					if unhex(b[i+k]) < 0 {
-						return 0, false, errAt(i+k, "invalid character %s in \\u escape", quoteByte(b[i+k]))
+					if unhex(b[k+h]) < 0 {
+						return 0, false, errAt(k+h, "invalid character %s in \\u escape", quoteByte(b[k+h]))
 					}
 				}
-				i += 4
+				k += 4
 			default:
-				return 0, false, errAt(i, "invalid escape character %s in string", quoteByte(b[i]))
+				return 0, false, errAt(k, "invalid escape character %s in string", quoteByte(b[k]))
+			}
+			if k >= i+q { // the escape swallowed the quote we found: keep looking after it
+				i = k + 1
+				continue search
 			}
 		}
-		i++
+		return i + q, esc, nil
 	}
-}
-
-// hasByte is non-zero when one of w's eight bytes is c (the classic SWAR zero-byte test; it may
-// also flag a byte after a match, which only sends the caller to its byte loop early).
-func hasByte(w uint64, c byte) uint64 {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	x := w ^ (ones * uint64(c))
-	return (x - ones) &^ x & highs
 }
 
 // scanNumber reads the number starting at i by JSON's grammar; frac reports a fraction or

@@ -125,3 +125,30 @@ func TestIntegerParsingBoundaries(t *testing.T) {
 		}
 	}
 }
+
+// FuzzStringsDecodeAsEncodingJSON checks the scanner's string handling against encoding/json:
+// any string encoding/json writes, with or without escaping HTML and non-ASCII, reads back the
+// same.
+func FuzzStringsDecodeAsEncodingJSON(f *testing.F) {
+	for _, s := range []string{"", "plain", `q\`, `"\"`, "é😀\u2028<&>", "\x00\x1f\x7f", "\xff\xfe", "\\u0022"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		body, err := json.Marshal(s)
+		if err != nil {
+			t.Skip()
+		}
+		var want string
+		if err := json.Unmarshal(body, &want); err != nil {
+			t.Fatal(err)
+		}
+		var sc scanner
+		if err := sc.scan(body); err != nil {
+			t.Fatalf("scan %s: %v", body, err)
+		}
+		d := doc{b: body, tape: sc.tape}
+		if got := d.str(0); got != want {
+			t.Fatalf("str(%s) = %q, want %q", body, got, want)
+		}
+	})
+}

@@ -250,6 +250,8 @@ func TestStringsKeepWhatWasSent(t *testing.T) {
 	runProbes(t, []probe{
 		{"escapes decoded", lead(`, "name": "a\"b\\c\/d\n\u00e9\ud83d\ude00"`),
 			func(r *schema.Rows) any { return r.Lead.Name }, "a\"b\\c/d\né😀"},
+		{"escaped backslash before the closing quote", lead(`, "name": "q\\", "city": "\"\\\"", "email": "\u0022"`),
+			func(r *schema.Rows) any { return []string{r.Lead.Name, r.Lead.City, r.Lead.Email} }, []string{`q\`, `"\"`, `"`}},
 		{"lone surrogate becomes U+FFFD", lead(`, "name": "x\ud83dy"`),
 			func(r *schema.Rows) any { return r.Lead.Name }, "x\uFFFDy"},
 		{"escaped key recognised", `{"lead\u005fid": 9, "na\u006de": "n"}`,

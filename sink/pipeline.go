@@ -134,6 +134,7 @@ type Pipeline struct {
 
 	kick       chan struct{} // wakes the flusher
 	spillStart chan struct{} // wakes the replayer
+	wentLive   chan struct{} // signalled when the replayer catches up and leaves spill mode
 	drain      chan struct{} // closed by Close: flush what is left and stop
 	started    atomic.Bool
 	cancel     context.CancelFunc
@@ -169,6 +170,7 @@ func New(store Store, log *wal.Log, tracker *wal.Tracker, opts Options) (*Pipeli
 		memFreed:       make(chan struct{}),
 		kick:           make(chan struct{}, 1),
 		spillStart:     make(chan struct{}, 1),
+		wentLive:       make(chan struct{}, 1),
 		drain:          make(chan struct{}),
 		replayDone:     make(chan struct{}),
 		flushDone:      make(chan struct{}),
@@ -318,11 +320,11 @@ func (p *Pipeline) addedLocked(pos wal.Position) {
 	}
 }
 
-// Close stops accepting callbacks (Submit returns ErrClosed), writes everything batched in
-// memory to the store, retrying until ctx ends, commits it in the write-ahead log and stops the
-// pipeline's goroutines. Callbacks that were spilled and not yet read back stay in the log for
-// the next Start. If ctx ends first, what is not stored stays in the log too, and Close returns
-// ctx's error. Close does not close the store or the log.
+// Close stops accepting callbacks (Submit returns ErrClosed), lets the replayer read back what
+// was spilled to the write-ahead log, writes everything batched to the store, retrying until ctx
+// ends, commits it in the log and stops the pipeline's goroutines. A clean stop with the store up
+// therefore leaves nothing behind. If ctx ends first, what is not stored stays in the log for the
+// next Start, and Close returns ctx's error. Close does not close the store or the log.
 func (p *Pipeline) Close(ctx context.Context) error {
 	p.gate.Lock()
 	already := p.closed.Swap(true)
@@ -332,6 +334,7 @@ func (p *Pipeline) Close(ctx context.Context) error {
 		return nil
 	}
 	if !already {
+		p.waitCaughtUp(ctx)
 		p.stopReplay()
 		<-p.replayDone
 		close(p.drain)
@@ -350,6 +353,24 @@ func (p *Pipeline) Close(ctx context.Context) error {
 		return fmt.Errorf("close pipeline: stopped before storing everything: unstored callbacks stay in the write-ahead log")
 	}
 	return nil
+}
+
+// waitCaughtUp waits, until ctx ends, for the replayer to have read every spilled record back.
+// No Submit can append any more, so once it is live nothing is left in the log unbatched.
+func (p *Pipeline) waitCaughtUp(ctx context.Context) {
+	for {
+		p.mu.Lock()
+		spilling := p.spilling
+		p.mu.Unlock()
+		if !spilling {
+			return
+		}
+		select {
+		case <-p.wentLive:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // Ready reports nil when the pipeline accepts callbacks and its last store write succeeded;

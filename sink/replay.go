@@ -130,6 +130,10 @@ func (r *replayer) switchToLive(ctx context.Context, read *wal.Position) (bool, 
 	recovered := p.recovering
 	p.recovering = false
 	p.mu.Unlock()
+	select {
+	case p.wentLive <- struct{}{}:
+	default:
+	}
 	msg := "caught up with the write-ahead log: batching live"
 	if recovered {
 		msg = "replay complete: batching live"

@@ -70,9 +70,9 @@ func TestConversionRoundTripsThroughDriverColumns(t *testing.T) {
 			}
 
 			// The engine decodes the driver's encoding into exactly what it makes of the
-			// Arrow batch itself (the embedded store's path). optimize_on_insert = 0 keeps
-			// ReplacingMergeTree from collapsing the generated rows that share a sorting key.
-			// Both go into empty copies of the migrated table: schema_migrations already has rows.
+			// Arrow batch itself (the embedded store's path). Both go into empty copies of the
+			// migrated table, since schema_migrations already has rows, and optimize_on_insert
+			// = 0 keeps ReplacingMergeTree from collapsing generated rows sharing a sorting key.
 			native, twin := tc.table.Name+"_native", tc.table.Name+"_arrow"
 			for _, copyName := range []string{native, twin} {
 				if err := eng.Exec(ctx, fmt.Sprintf("CREATE TABLE %s.%s AS %s.%s", db, copyName, db, tc.table.Name)); err != nil {

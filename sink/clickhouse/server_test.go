@@ -15,8 +15,10 @@ import (
 	lhsql "github.com/leadhouse/leadhouse/sql"
 )
 
-// Environment of the server tests; `docker compose up clickhouse` provides a server at
-// CLICKHOUSE_ADDR=localhost:9000.
+// Environment of the server tests. Each test creates and drops its own database, so the user
+// needs CREATE DATABASE: with `docker compose up -d clickhouse` that is CLICKHOUSE_ADDR=
+// localhost:9000 CLICKHOUSE_USER=default and no password (the compose file's leadhouse user may
+// only touch the leadhouse database).
 const (
 	addrEnv     = "CLICKHOUSE_ADDR"     // host:port[,host:port...] of the native protocol
 	userEnv     = "CLICKHOUSE_USER"     // default "default"

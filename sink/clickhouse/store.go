@@ -185,6 +185,9 @@ func (s *Store) Insert(ctx context.Context, t *schema.Table, rec arrow.RecordBat
 	if err := checkRecord(t, rec); err != nil {
 		return fmt.Errorf("insert into %s: %w", t.Name, err)
 	}
+	if rec.NumRows() == 0 {
+		return nil
+	}
 	if token != "" {
 		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplication_token": token}))
 	}

@@ -647,7 +647,7 @@ func writeTSV(w *bufio.Writer, cols []resultColumn, rows rowSource) error {
 		}
 		line = append(line, '\n')
 		if _, err := w.Write(line); err != nil {
-			return err
+			return fmt.Errorf("write result: %w", err)
 		}
 	}
 	return rows.Err()
