@@ -514,10 +514,10 @@ func TestDeadLettersRecent(t *testing.T) {
 	})
 }
 
-// TestQueryingExamplesRun runs every SQL example of QUERYING.md on data, so the documentation
-// cannot drift from the views.
+// TestQueryingExamplesRun runs every SQL example of the README (its "Querying" section) on data,
+// so the documentation cannot drift from the views.
 func TestQueryingExamplesRun(t *testing.T) {
-	doc, err := os.ReadFile("QUERYING.md")
+	doc, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -540,6 +540,6 @@ func TestQueryingExamplesRun(t *testing.T) {
 		}
 	}
 	if n < 2 {
-		t.Errorf("QUERYING.md has %d SQL examples, want at least 2", n)
+		t.Errorf("README.md has %d SQL examples, want at least 2", n)
 	}
 }
