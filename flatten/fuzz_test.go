@@ -15,6 +15,9 @@ import (
 // outcomes, that rows always carry the delivery's meta, that the scanner accepts exactly what
 // encoding/json accepts (plus its two documented allowances), and that a reused Flattener gives
 // the same rows as a fresh one.
+//
+// Run it as go test -fuzz=FuzzFlatten -fuzzminimizetime=2s ./flatten/: the seeds are 7 KB
+// callbacks, and minimizing each new input for the default minute leaves little time to fuzz.
 func FuzzFlatten(f *testing.F) {
 	for _, name := range []string{"seed_callback.json", "seed_callback_invalid.json", "variant_callback.json"} {
 		f.Add(readFixture(f, name))

@@ -20,14 +20,15 @@ import (
 //   - ISO 8601 text without a zone ("2019-05-21 17:15:27") is India Standard Time (+05:30): the
 //     CRM is Indian and every zoned instant it writes carries +05:30, so its local clock is IST.
 //
-// Anything else, and any instant outside 1900-01-01..2299-12-31 (DateTime64(3)'s range), is NULL;
-// the raw body keeps what was sent.
+// Anything else, and any instant outside 1900-01-01..2262-04-11 23:47:16.854 UTC, is NULL; the raw
+// body keeps what was sent. DateTime64(3) reaches 2299, but clickhouse-go sends times as int64
+// nanoseconds, which end in 2262: a later time would be stored wrapped around on a server.
 
 const (
 	istOffsetSec = 5*3600 + 30*60
 	msThreshold  = 1e11
 	minMillis    = -2208988800000 // 1900-01-01T00:00:00Z
-	maxMillis    = 10413791999999 // 2299-12-31T23:59:59.999Z
+	maxMillis    = 9223372036854  // 2262-04-11T23:47:16.854Z, the last time.Time.UnixNano can hold
 )
 
 func inRange(ms int64) schema.Opt[schema.Millis] {

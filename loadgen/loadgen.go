@@ -294,6 +294,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		client: &http.Client{Transport: tr, Timeout: opts.Timeout},
 		header: http.Header{"Content-Type": {"application/json"}},
 		limit:  math.MaxInt64,
+		runID:  time.Now().UnixNano(),
 	}
 	if opts.Token != "" {
 		r.header.Set("Authorization", "Bearer "+opts.Token)
@@ -322,6 +323,7 @@ type runner struct {
 	next     atomic.Int64
 	start    time.Time
 	deadline time.Time // closed loop with Duration
+	runID    int64     // Options.Unique: tells this run's bodies from every other run's
 }
 
 // worker is one sender's private tally, merged into the Result at the end so the
@@ -419,7 +421,7 @@ func (r *runner) work(ctx context.Context, w *worker) {
 		}
 		body := r.bodies[i%int64(len(r.bodies))]
 		if r.opts.Unique {
-			w.unique = uniqueBody(w.unique[:0], body, i)
+			w.unique = uniqueBody(w.unique[:0], body, r.runID, i)
 			body = w.unique
 		}
 		r.send(ctx, w, body, due)
@@ -561,9 +563,10 @@ func errorKind(err error) string {
 	return "other"
 }
 
-// uniqueBody appends body with `,"loadgen_seq":i` inserted before its closing brace. A body that
-// is not an object is copied unchanged.
-func uniqueBody(dst, body []byte, i int64) []byte {
+// uniqueBody appends body with `,"loadgen_seq":"run-i"` inserted before its closing brace, run
+// telling runs apart so that two runs never send the same callback. A body that is not an object
+// is copied unchanged.
+func uniqueBody(dst, body []byte, run, i int64) []byte {
 	end := bytes.LastIndexByte(body, '}')
 	if end < 0 {
 		return append(dst, body...)
@@ -572,7 +575,10 @@ func uniqueBody(dst, body []byte, i int64) []byte {
 	if t := bytes.TrimSpace(body[:end]); len(t) > 0 && t[len(t)-1] != '{' {
 		dst = append(dst, ',')
 	}
-	dst = append(dst, `"loadgen_seq":`...)
+	dst = append(dst, `"loadgen_seq":"`...)
+	dst = strconv.AppendInt(dst, run, 36)
+	dst = append(dst, '-')
 	dst = strconv.AppendInt(dst, i, 10)
+	dst = append(dst, '"')
 	return append(dst, body[end:]...)
 }

@@ -433,14 +433,14 @@ func TestResultMarshalsToJSON(t *testing.T) {
 
 func TestUniqueBodyAddsSequenceKey(t *testing.T) {
 	cases := map[string]string{
-		`{"lead_id":1}`:  `{"lead_id":1,"loadgen_seq":7}`,
-		"{\"a\":1}\n":    "{\"a\":1,\"loadgen_seq\":7}\n",
-		`{}`:             `{"loadgen_seq":7}`,
+		`{"lead_id":1}`:  `{"lead_id":1,"loadgen_seq":"z-7"}`,
+		"{\"a\":1}\n":    "{\"a\":1,\"loadgen_seq\":\"z-7\"}\n",
+		`{}`:             `{"loadgen_seq":"z-7"}`,
 		`[1]`:            `[1]`,
-		`{"x":{"y":2}} `: `{"x":{"y":2},"loadgen_seq":7} `,
+		`{"x":{"y":2}} `: `{"x":{"y":2},"loadgen_seq":"z-7"} `,
 	}
 	for in, want := range cases {
-		if got := string(uniqueBody(nil, []byte(in), 7)); got != want {
+		if got := string(uniqueBody(nil, []byte(in), 35, 7)); got != want {
 			t.Errorf("uniqueBody(%q) = %q, want %q", in, got, want)
 		}
 	}

@@ -11,6 +11,8 @@ DUR=${DUR:-10s}
 CONNS=${CONNS:-32}
 REPLAY_N=${REPLAY_N:-200000}
 QUERY_N=${QUERY_N:-1000000}
+# SERVE_ENV adds settings to the server, e.g. SERVE_ENV=LEADHOUSE_WAL_SYNC=interval.
+SERVE_ENV=${SERVE_ENV:-}
 TOKEN=bench-token-0123456789
 work=$(mktemp -d /tmp/leadhouse-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -18,16 +20,18 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 field() { sed -n "s/.*$1=\([0-9.]*\)\([a-zµ]*\).*/\1 \2/p" | awk '{v=$1; u=$2; if (u=="µs") v/=1000; else if (u=="s") v*=1000; printf "%.3f\n", v}'; }
 
-# start CMD DATADIR: runs `leadhouse CMD`, waits for its address, prints the URL base.
+# start CMD DATADIR [ENV...]: runs `leadhouse CMD` in the background, waits for its address and
+# sets $base to its URL. (Not run as $(start ...): the subshell would wait for the server.)
 start() {
-  local cmd=$1 dir=$2
+  local cmd=$1 dir=$2 addr
+  shift 2
   mkdir -p "$dir"
-  LEADHOUSE_DATA_DIR=$dir LEADHOUSE_LISTEN=127.0.0.1:0 LEADHOUSE_TOKEN=$TOKEN LEADHOUSE_LOG_FORMAT=json \
-    "$BIN" "$cmd" 2>"$dir.log" &
+  env LEADHOUSE_DATA_DIR="$dir" LEADHOUSE_LISTEN=127.0.0.1:0 LEADHOUSE_TOKEN=$TOKEN LEADHOUSE_LOG_FORMAT=json "$@" \
+    "$BIN" "$cmd" >/dev/null 2>"$dir.log" &
   echo $! >"$dir.pid"
   for _ in $(seq 1 600); do
     addr=$(sed -n 's/.*"msg":"serving callbacks".*"addr":"\([^"]*\)".*/\1/p' "$dir.log" | head -1)
-    if [ -n "$addr" ]; then echo "http://$addr"; return; fi
+    if [ -n "$addr" ]; then base="http://$addr"; return; fi
     sleep 0.1
   done
   echo "bench: $cmd did not start:" >&2; cat "$dir.log" >&2; exit 1
@@ -38,12 +42,12 @@ load() { "$BIN" loadgen -token "$TOKEN" -conns "$CONNS" -duration "$DUR" -unique
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
 echo "== $RUNS runs of $DUR, $CONNS connections, generated bodies (gen pool of 1000, each request made unique)"
 for run in $(seq 1 "$RUNS"); do
-  c="$work/ceiling$run"; base=$(start ceiling "$c")
+  c="$work/ceiling$run"; start ceiling "$c"
   load -url "$base/v1/callbacks" >"$c.out"; stop "$c"
   ceil=$(sed -n 's/.*throughput: \([0-9.]*\) callbacks.*/\1/p' "$c.out")
   ceil_p99=$(field p99 <"$c.out" | head -1)
 
-  d="$work/leadhouse$run"; base=$(start serve "$d")
+  d="$work/leadhouse$run"; start serve "$d" $SERVE_ENV
   until curl -sf "$base/readyz" >/dev/null; do sleep 0.1; done
   load -url "$base/v1/callbacks" >"$d.max"
   max=$(sed -n 's/.*throughput: \([0-9.]*\) callbacks.*/\1/p' "$d.max")

@@ -37,6 +37,7 @@ type config struct {
 	ShutdownTimeout  time.Duration `env:"LEADHOUSE_SHUTDOWN_TIMEOUT" envDefault:"30s" help:"time to flush on SIGTERM before giving up (the WAL keeps the rest)"`
 	LogFormat        string        `env:"LEADHOUSE_LOG_FORMAT" envDefault:"auto" help:"auto (text on a terminal, json otherwise), text or json"`
 	LogLevel         string        `env:"LEADHOUSE_LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error"`
+	DebugListen      string        `env:"LEADHOUSE_DEBUG_LISTEN" help:"address for Go's pprof profiles (e.g. 127.0.0.1:6060); empty turns them off"`
 }
 
 // loadConfig reads the environment. Its error is one line naming the variable and what it expects.

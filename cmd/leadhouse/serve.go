@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"time"
@@ -53,6 +55,14 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.DebugListen != "" {
+		stopDebug, err := serveDebug(ctx, cfg.DebugListen, log)
+		if err != nil {
+			_ = pipe.Close(context.WithoutCancel(ctx))
+			return err
+		}
+		defer stopDebug()
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
@@ -120,4 +130,29 @@ func startPipeline(ctx context.Context, cfg config, log *slog.Logger, st sink.St
 		return nil, nil, err
 	}
 	return pipe, func() { stop(); wl.Close() }, nil
+}
+
+// serveDebug serves Go's pprof profiles on their own listener, never on the public port.
+func serveDebug(ctx context.Context, addr string, log *slog.Logger) (stop func(), err error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("LEADHOUSE_DEBUG_LISTEN=%q: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("debug server stopped", "err", err)
+		}
+	}()
+	log.Info("serving pprof", "addr", ln.Addr().String())
+	return func() { _ = srv.Close(); <-done }, nil
 }
