@@ -93,7 +93,8 @@ func Lookup(name string) (*Table, bool) {
 	return nil, false
 }
 
-// ColumnNames returns the table's column names joined for an INSERT column list.
+// ColumnNames returns the table's column names joined for an INSERT column list. The names are
+// plain identifiers, so they need no quoting.
 func (t *Table) ColumnNames() string {
 	names := make([]string, len(t.Columns))
 	for i, c := range t.Columns {

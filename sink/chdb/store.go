@@ -55,24 +55,11 @@ func (s *Store) Insert(ctx context.Context, t *schema.Table, rec arrow.RecordBat
 }
 
 func (s *Store) insertQuery(t *schema.Table, token string) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO ")
-	b.WriteString(quoteIdent(s.database))
-	b.WriteByte('.')
-	b.WriteString(quoteIdent(t.Name))
-	b.WriteString(" (")
-	for i, c := range t.Columns {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(quoteIdent(c.Name))
-	}
-	b.WriteString(")")
+	q := "INSERT INTO " + quoteIdent(s.database) + "." + quoteIdent(t.Name) + " (" + t.ColumnNames() + ")"
 	if token != "" {
-		b.WriteString(" SETTINGS insert_deduplication_token=")
-		b.WriteString(quoteString(token))
+		q += " SETTINGS insert_deduplication_token=" + quoteString(token)
 	}
-	return b.String()
+	return q
 }
 
 // Exec runs query in the Store's database.

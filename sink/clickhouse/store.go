@@ -220,18 +220,7 @@ func checkRecord(t *schema.Table, rec arrow.RecordBatch) error {
 }
 
 func insertQuery(t *schema.Table) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO ")
-	b.WriteString(quoteIdent(t.Name))
-	b.WriteString(" (")
-	for i, c := range t.Columns {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(quoteIdent(c.Name))
-	}
-	b.WriteString(")")
-	return b.String()
+	return "INSERT INTO " + quoteIdent(t.Name) + " (" + t.ColumnNames() + ")"
 }
 
 // appender is one column of an INSERT being built: driver.BatchColumn, or a bare column in tests.
