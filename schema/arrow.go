@@ -157,3 +157,4 @@ func appendOpt[T any](b unsafeAppender[T], v *Opt[T]) {
 		b.UnsafeAppendBoolToBitmap(false)
 	}
 }
+

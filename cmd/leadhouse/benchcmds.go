@@ -66,6 +66,9 @@ func runReplay(ctx context.Context, cfg config, log *slog.Logger, args []string,
 		return err
 	}
 	defer st.Close()
+	// The file is the source of truth for a replay: if it stops half-way it is run again (the
+	// same bodies give the same callback ids), so its records need not be fsynced one by one.
+	cfg.WALSync = "interval"
 	pipe, closeWAL, err := startPipeline(ctx, cfg, log, st, nil)
 	if err != nil {
 		return err

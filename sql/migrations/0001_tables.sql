@@ -64,6 +64,10 @@ COMMENT 'migration files applied to this database, one row per file';
 -- forward in time and become the lead's "current" state. Re-deliveries are rare, so keeping them
 -- costs little; a batch retried or replayed with the same insert_deduplication_token is still
 -- stored once (non_replicated_deduplication_window).
+-- min_bytes_for_wide_part = 256 MiB: each flush writes a few tens of MB of this 85-column table; as
+-- a Wide part that is two files per column per insert, as a Compact part one file. Measured on the
+-- embedded engine, 4,000 generated callbacks insert in ~435 ms Compact against ~600 ms Wide.
+-- Merges turn parts past 256 MiB into Wide parts, which is what queries over history read.
 CREATE TABLE IF NOT EXISTS lead_updates
 (
     lead_id UInt64 COMMENT 'the CRM lead id',
@@ -146,7 +150,7 @@ CREATE TABLE IF NOT EXISTS lead_updates
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (lead_id, callback_id)
-SETTINGS non_replicated_deduplication_window = 10000
+SETTINGS non_replicated_deduplication_window = 10000, min_bytes_for_wide_part = 268435456
 COMMENT 'one row per callback received; read lead_updates_dedup or leads_current, which drop re-deliveries';
 
 -- events: one row per element of event_details (followups, site visits, face-to-face meetings).
