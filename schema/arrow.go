@@ -157,4 +157,3 @@ func appendOpt[T any](b unsafeAppender[T], v *Opt[T]) {
 		b.UnsafeAppendBoolToBitmap(false)
 	}
 }
-
