@@ -58,9 +58,6 @@ func runReplay(ctx context.Context, cfg config, log *slog.Logger, args []string,
 		return fmt.Errorf("replay: %w", err)
 	}
 	defer f.Close()
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return fmt.Errorf("LEADHOUSE_DATA_DIR=%q: %w", cfg.DataDir, err)
-	}
 	st, err := openMigrated(ctx, cfg, log)
 	if err != nil {
 		return err

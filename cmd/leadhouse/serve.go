@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -26,9 +25,6 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	if cfg.InsecureNoAuth {
 		log.Warn("authentication is off (LEADHOUSE_INSECURE_NO_AUTH=true): anyone who reaches the port can post callbacks")
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return fmt.Errorf("LEADHOUSE_DATA_DIR=%q: %w", cfg.DataDir, err)
 	}
 	st, err := openMigrated(ctx, cfg, log)
 	if err != nil {

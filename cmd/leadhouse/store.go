@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 
 	"github.com/leadhouse/leadhouse/sink"
@@ -49,8 +50,12 @@ func openStore(ctx context.Context, cfg config) (sink.Store, string, error) {
 	return st, fmt.Sprintf("embedded engine %s in %s database %s", eng.Version(), dir, cfg.ClickHouseDatabase), nil
 }
 
-// openMigrated opens the store and brings its tables and views up to date, as every start does.
+// openMigrated creates the data dir (the write-ahead log lives there whichever the store), opens
+// the store and brings its tables and views up to date, as every start does.
 func openMigrated(ctx context.Context, cfg config, log *slog.Logger) (sink.Store, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("LEADHOUSE_DATA_DIR=%q: %w", cfg.DataDir, err)
+	}
 	st, desc, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
