@@ -25,7 +25,7 @@ type Options struct {
 	// FlushInterval is the longest a row waits in memory before it is flushed; default 1s.
 	FlushInterval time.Duration
 	// MaxBufferedBytes bounds the memory of the rows being filled plus those being flushed;
-	// default 256 MiB. Past it callbacks are only written to the write-ahead log and read back
+	// default 64 MiB. Past it callbacks are only written to the write-ahead log and read back
 	// from it once memory frees up, so a slow store costs disk, not memory.
 	MaxBufferedBytes int64
 
@@ -63,7 +63,7 @@ func (o *Options) setDefaults() error {
 		o.FlushInterval = time.Second
 	}
 	if o.MaxBufferedBytes == 0 {
-		o.MaxBufferedBytes = 256 << 20
+		o.MaxBufferedBytes = 64 << 20
 	}
 	if o.RetryMin == 0 {
 		o.RetryMin = 100 * time.Millisecond

@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/leadhouse/leadhouse/flatten"
@@ -26,6 +28,7 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 	if cfg.InsecureNoAuth {
 		log.Warn("authentication is off (LEADHOUSE_INSECURE_NO_AUTH=true): anyone who reaches the port can post callbacks")
 	}
+	limitGoMemory(cfg, log)
 	st, err := openMigrated(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -151,4 +154,16 @@ func serveDebug(ctx context.Context, addr string, log *slog.Logger) (stop func()
 	}()
 	log.Info("serving pprof", "addr", ln.Addr().String())
 	return func() { _ = srv.Close(); <-done }, nil
+}
+
+// limitGoMemory gives the Go heap a soft limit sized to the batch memory, unless GOMEMLIMIT sets
+// one: batches are released a generation at a time, and without a limit the collector lets the
+// heap grow to twice its peak and returns the memory to the system only slowly.
+func limitGoMemory(cfg config, log *slog.Logger) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit := 3*int64(cfg.MaxBufferedBytes) + 128<<20
+	debug.SetMemoryLimit(limit)
+	log.Debug("go memory limit set", "bytes", limit)
 }
