@@ -59,10 +59,7 @@ func queryInt(t *testing.T, s sink.Store, q string) int {
 // distinct callback.
 func fixture(tb testing.TB, leadID int) []byte {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", "seed_callback.json"))
-	if os.IsNotExist(err) {
-		b, err = os.ReadFile("/work/shared/fixtures/seed_callback.json")
-	}
+	b, err := os.ReadFile(filepath.Join("..", "flatten", "testdata", "seed_callback.json"))
 	if err != nil {
 		tb.Fatal(err)
 	}
