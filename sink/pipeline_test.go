@@ -474,13 +474,20 @@ func TestReadyReportsAFailingStoreUntilItRecovers(t *testing.T) {
 	exactlyOnce(t, "lead_updates", store.rows("lead_updates"), []string{"cb-1"})
 }
 
-func TestMemoryLimitSpillsToTheLogWithoutLosingOrDuplicating(t *testing.T) {
+// stalledSmallMemory starts a pipeline with little batch memory over a store that holds every
+// insert until store.hold is closed, so that callbacks soon spill to the log.
+func stalledSmallMemory(t *testing.T) (*fakeStore, sink.Options, *env) {
+	t.Helper()
 	store := newFakeStore()
 	store.hold = make(chan struct{})
 	opts := testOptions()
 	opts.MaxBytes = 64 << 10
 	opts.MaxBufferedBytes = 256 << 10
-	e := start(t, t.TempDir(), store, opts, wal.Options{})
+	return store, opts, start(t, t.TempDir(), store, opts, wal.Options{})
+}
+
+func TestMemoryLimitSpillsToTheLogWithoutLosingOrDuplicating(t *testing.T) {
+	store, opts, e := stalledSmallMemory(t)
 	pad := strings.Repeat("y", 1<<10)
 	var want []string
 	submit := func(n int) {
@@ -516,12 +523,7 @@ func TestMemoryLimitSpillsToTheLogWithoutLosingOrDuplicating(t *testing.T) {
 // TestCloseReadsBackSpilledCallbacks: SIGTERM with the store up must leave nothing in the log, even
 // callbacks that were only spilled to it while memory was full.
 func TestCloseReadsBackSpilledCallbacks(t *testing.T) {
-	store := newFakeStore()
-	store.hold = make(chan struct{})
-	opts := testOptions()
-	opts.MaxBytes = 64 << 10
-	opts.MaxBufferedBytes = 256 << 10
-	e := start(t, t.TempDir(), store, opts, wal.Options{})
+	store, _, e := stalledSmallMemory(t)
 	pad := strings.Repeat("z", 1<<10)
 	var want []string
 	for e.p.Stats().Mode != sink.ModeSpill || e.p.Stats().Spilled < 100 {
