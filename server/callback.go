@@ -71,7 +71,8 @@ func (s *Server) putWork(w *work) {
 //	422 {"error":"…"}                     JSON but not a callback (not an object, no valid lead_id);
 //	                                      it is kept as a dead letter
 //	503 (Retry-After)                     too many callbacks in flight, the pipeline's backlog is
-//	                                      full, the store is down, or the server is shutting down
+//	                                      full, the log cannot be written, the body could not be
+//	                                      read to its end, or the server is shutting down
 //
 // Any Content-Type is accepted: the body is parsed as JSON whatever it claims to be, because the
 // CRM's documentation does not say which type it sends and a rejected type would lose callbacks.
@@ -130,10 +131,12 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, start time.Tim
 			writeJSON(w, http.StatusRequestEntityTooLarge, s.msgTooLarge)
 			return outcomeTooLarge
 		}
-		// A body cut short is not the sender's content: it is not kept, and the sender, which
-		// got no 202, sends it again.
+		// A body cut short (the sender stalled past the read timeout, or the connection broke)
+		// is not the sender's content: it is not kept. The answer is a 503 with Retry-After, not
+		// a 4xx, because webhook senders treat a 4xx as final and would never send it again.
 		wk.resp = appendError(wk.resp[:0], "cannot read body: "+err.Error())
-		writeJSON(w, http.StatusBadRequest, wk.resp)
+		w.Header()["Retry-After"] = s.retryAfter
+		writeJSON(w, http.StatusServiceUnavailable, wk.resp)
 		return outcomeReadError
 	}
 

@@ -174,5 +174,12 @@ func (p *Pipeline) finish(g *generation) {
 		// The records stay in the log and are committed with the next generation, or replayed
 		// (and deduplicated) after a restart.
 		p.opts.Logger.Warn("cannot commit the write-ahead log", "position", commit.String(), "err", err)
+		return
 	}
+	// The commit freed backlog: Ready stops reporting a full log (the next refused append would
+	// say so again). Without this a node taken out of rotation for a full log would never get the
+	// request that clears it.
+	p.mu.Lock()
+	p.backlogFull = false
+	p.mu.Unlock()
 }

@@ -569,6 +569,8 @@ func TestBacklogFullIsReportedAndClearsWhenStoreRecovers(t *testing.T) {
 	}
 	store.set(func(s *fakeStore) { s.down = false })
 	waitFor(t, "the backlog committed", func() bool { return e.log.Size() == 0 })
+	// No new callback is needed to clear it: a balancer that stopped sending would never send one.
+	waitFor(t, "Ready once the backlog is committed", func() bool { return e.p.Ready() == nil })
 	e.mustSubmit("cb-999999")
 	want = append(want, "cb-999999")
 	if err := e.p.Ready(); err != nil {

@@ -34,7 +34,7 @@ type config struct {
 	WALSync          string        `env:"LEADHOUSE_WAL_SYNC" envDefault:"always" help:"always: fsync before 202; interval: fsync every LEADHOUSE_WAL_SYNC_INTERVAL"`
 	WALSyncInterval  time.Duration `env:"LEADHOUSE_WAL_SYNC_INTERVAL" envDefault:"100ms" help:"longest a 202 may wait for an fsync when LEADHOUSE_WAL_SYNC=interval"`
 	WALMaxBytes      byteSize      `env:"LEADHOUSE_WAL_MAX_BYTES" envDefault:"4GiB" help:"backlog kept while the store is down; past it callbacks get 503"`
-	ShutdownTimeout  time.Duration `env:"LEADHOUSE_SHUTDOWN_TIMEOUT" envDefault:"30s" help:"time to flush on SIGTERM before giving up (the WAL keeps the rest)"`
+	ShutdownTimeout  time.Duration `env:"LEADHOUSE_SHUTDOWN_TIMEOUT" envDefault:"30s" help:"time to stop on SIGTERM: a third for requests in flight, the rest to flush (the WAL keeps what is left)"`
 	LogFormat        string        `env:"LEADHOUSE_LOG_FORMAT" envDefault:"auto" help:"auto (text on a terminal, json otherwise), text or json"`
 	LogLevel         string        `env:"LEADHOUSE_LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error"`
 	DebugListen      string        `env:"LEADHOUSE_DEBUG_LISTEN" help:"address for Go's pprof profiles (e.g. 127.0.0.1:6060); empty turns them off"`

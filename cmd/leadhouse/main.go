@@ -35,6 +35,9 @@ var errUsage = errors.New("usage")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal starts a graceful stop; restoring the default handling then lets a second
+	// one end the process at once, as operators expect of Ctrl-C pressed twice.
+	go func() { <-ctx.Done(); stop() }()
 	err := run(ctx, os.Args[1:], environMap(), os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	switch {

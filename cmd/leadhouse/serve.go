@@ -51,6 +51,8 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 		Addr:           cfg.Listen,
 		MaxBodyBytes:   int64(cfg.MaxBodyBytes),
 		MaxConcurrent:  cfg.MaxConcurrent,
+		// A third of the shutdown time for requests in flight, the rest to flush (below).
+		ShutdownTimeout: cfg.ShutdownTimeout / 3,
 	})
 	if err != nil {
 		return err
@@ -58,7 +60,7 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 	if cfg.DebugListen != "" {
 		stopDebug, err := serveDebug(ctx, cfg.DebugListen, log)
 		if err != nil {
-			_ = pipe.Close(context.WithoutCancel(ctx))
+			closePipeline(ctx, pipe, cfg.ShutdownTimeout)
 			return err
 		}
 		defer stopDebug()
@@ -66,14 +68,14 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {
-		_ = pipe.Close(context.WithoutCancel(ctx))
+		closePipeline(ctx, pipe, cfg.ShutdownTimeout)
 		return fmt.Errorf("LEADHOUSE_LISTEN=%q: %w", cfg.Listen, err)
 	}
 	log.Info("serving callbacks", "addr", ln.Addr().String(), "endpoint", "POST /v1/callbacks", "wal_sync", cfg.WALSync)
 	serveErr := srv.Serve(ctx, ln)
 
 	log.Info("shutting down: flushing buffered callbacks")
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout-cfg.ShutdownTimeout/3)
 	defer cancel()
 	closeErr := pipe.Close(cctx)
 	if closeErr != nil {
@@ -166,4 +168,12 @@ func limitGoMemory(cfg config, log *slog.Logger) {
 	limit := 3*int64(cfg.MaxBufferedBytes) + 128<<20
 	debug.SetMemoryLimit(limit)
 	log.Debug("go memory limit set", "bytes", limit)
+}
+
+// closePipeline stops a pipeline that never served, within the shutdown time: whatever it cannot
+// store by then stays in the write-ahead log for the next start.
+func closePipeline(ctx context.Context, pipe *sink.Pipeline, d time.Duration) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
+	defer cancel()
+	_ = pipe.Close(cctx)
 }

@@ -41,6 +41,9 @@ func (t *Tracker) addAll(ps []Position) {
 }
 
 func (t *Tracker) addLocked(pos Position) {
+	if pos.Compare(t.horizon) <= 0 {
+		return // already Done and passed: adding it again would hold the horizon back for good
+	}
 	if n := len(t.q); n == t.head || t.q[n-1].pos.Compare(pos) < 0 {
 		t.q = append(t.q, trackEntry{pos: pos})
 		return

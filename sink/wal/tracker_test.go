@@ -181,3 +181,21 @@ func TestAppendGivenUpByContextIsDoneInTracker(t *testing.T) {
 		t.Errorf("committable %v pending %d, want %v and 0", got, tr.Pending(), p)
 	}
 }
+
+// TestTrackerIgnoresAPositionAddedAgainAfterItWasDone: a late second Add of a finished record
+// (the replayer and the log both adding it) must not hold commits back forever.
+func TestTrackerIgnoresAPositionAddedAgainAfterItWasDone(t *testing.T) {
+	var tr Tracker
+	p1, p2 := Position{Segment: 1, Offset: 0}, Position{Segment: 1, Offset: 100}
+	tr.Add(p1)
+	tr.Done(p1)
+	tr.Add(p1)
+	tr.Add(p2)
+	tr.Done(p2)
+	if got := tr.Committable(); got != p2 {
+		t.Errorf("Committable = %v, want %v", got, p2)
+	}
+	if n := tr.Pending(); n != 0 {
+		t.Errorf("Pending = %d, want 0", n)
+	}
+}

@@ -436,6 +436,13 @@ func (l *Log) flush() bool {
 	l.mu.Unlock()
 
 	err := l.write(chunks)
+	// The batch's positions go to the tracker before growLocked makes them readable: a replayer
+	// that read one first would Add it itself, and the late Add after its Done would leave an
+	// entry nobody completes, stopping every later commit.
+	t := l.opts.Tracker
+	if err == nil && t != nil {
+		t.addAll(w.pos)
+	}
 
 	l.mu.Lock()
 	l.reserved -= w.bytes
@@ -457,8 +464,7 @@ func (l *Log) flush() bool {
 	if err == nil {
 		l.records.Add(int64(w.records))
 		l.bytes.Add(w.bytes)
-		if t := l.opts.Tracker; t != nil {
-			t.addAll(w.pos)
+		if t != nil {
 			for _, p := range gaveUp {
 				t.Done(p)
 			}
