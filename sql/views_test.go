@@ -514,6 +514,23 @@ func TestDeadLettersRecent(t *testing.T) {
 	})
 }
 
+// TestDeadLetterReplayedAfterACrashShowsOnce: the WAL can replay a rejected body in another batch
+// (another token), so dead_letters holds two copies with the same arrival; the view shows one,
+// while a second delivery of the same body at another time stays a second row.
+func TestDeadLetterReplayedAfterACrashShowsOnce(t *testing.T) {
+	s := migrated(t)
+	at := "toDateTime64('" + time.Now().UTC().Add(-time.Hour).Format("2006-01-02 15:04:05.000") + "', 3, 'UTC')"
+	row := "(" + at + ", '10.0.0.1', 'not_json', 'not JSON at byte 0', 3, 'x y')"
+	exec(t, s, "INSERT INTO dead_letters (received_at, remote_addr, reason, error, body_size, body) SETTINGS insert_deduplication_token = 'a' VALUES "+row)
+	exec(t, s, "INSERT INTO dead_letters (received_at, remote_addr, reason, error, body_size, body) SETTINGS insert_deduplication_token = 'b' VALUES "+row)
+	exec(t, s, "INSERT INTO dead_letters (received_at, remote_addr, reason, error, body_size, body) VALUES "+
+		"("+at+" + INTERVAL 1 SECOND, '10.0.0.1', 'not_json', 'not JSON at byte 0', 3, 'x y')")
+	runChecks(t, s, "dead_letters_recent", []check{
+		{"SELECT count() FROM dead_letters", "3\n"},
+		{"SELECT count() FROM dead_letters_recent", "2\n"},
+	})
+}
+
 // TestQueryingExamplesRun runs every SQL example of the README (its "Querying" section) on data,
 // so the documentation cannot drift from the views.
 func TestQueryingExamplesRun(t *testing.T) {

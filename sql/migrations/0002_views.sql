@@ -344,6 +344,9 @@ SELECT
 FROM dead_letters
 WHERE received_at >= now64(3, 'UTC') - INTERVAL 7 DAY
 ORDER BY received_at DESC
+-- A request is kept once: after a crash the write-ahead log can replay a rejected body in another
+-- batch, and that copy has the same arrival time, sender and body.
+LIMIT 1 BY received_at, remote_addr, reason, cityHash64(body)
 COMMENT 'request bodies rejected in the last 7 days, newest first';
 
 -- unrecognized_values: values the flattener could not map to the document's vocabulary, and
