@@ -85,10 +85,12 @@ echo "== views over $QUERY_N generated callbacks"
 q="$work/query"
 LEADHOUSE_DATA_DIR=$q LEADHOUSE_LOG_LEVEL=warn "$BIN" replay "$work/query.ndjson"
 rm -f "$work/query.ndjson"
-timeit() { local s e; s=$(date +%s%N); LEADHOUSE_DATA_DIR=$q "$BIN" query "$1" >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
-base=$(for _ in 1 2 3; do timeit "SELECT 1"; done | median)
+# Each query runs 5 times in one process (`leadhouse query -time 5`): the first run is cold (the
+# engine just started, nothing cached), the median of the other four is the warm figure.
 for sql in "SELECT scenario, count() FROM lead_scenarios GROUP BY scenario" \
            "SELECT * FROM leads_current WHERE lead_id = 1400042"; do
-  ms=$(for _ in 1 2 3; do timeit "$sql"; done | median)
-  echo "$sql: median ${ms} ms wall, of which ${base} ms is starting the process and engine (SELECT 1)"
+  LEADHOUSE_DATA_DIR=$q "$BIN" query -time 5 "$sql" 2>"$work/times" >/dev/null
+  cold=$(sed -n 's/^run 1: //p' "$work/times")
+  warm=$(sed -n 's/^run [2-5]: \([0-9.]*\)\(m\?s\)$/\1 \2/p' "$work/times" | awk '{v=$1; if ($2=="s") v*=1000; print v}' | median)
+  echo "$sql: cold $cold, warm median ${warm} ms"
 done

@@ -76,3 +76,25 @@ func TestMigrateCommandIsIdempotent(t *testing.T) {
 		t.Errorf("second migrate printed %q", second)
 	}
 }
+
+// TestQueryTimePrintsTheResultOnceAndEachRun: `query -time N` is for measuring a view on a warm
+// engine, so the result must not be repeated and every run must be timed.
+func TestQueryTimePrintsTheResultOnceAndEachRun(t *testing.T) {
+	bin := binary(t)
+	cmd := exec.Command(bin, "query", "-time", "3", "SELECT 40 + 2")
+	cmd.Env = serveEnv(t.TempDir())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("query -time: %v\n%s", err, stderr.String())
+	}
+	if string(out) != "42\n" {
+		t.Errorf("stdout %q, want the result once", out)
+	}
+	for _, run := range []string{"run 1: ", "run 2: ", "run 3: "} {
+		if !strings.Contains(stderr.String(), run) {
+			t.Errorf("stderr lacks %q: %s", run, stderr.String())
+		}
+	}
+}

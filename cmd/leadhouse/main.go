@@ -4,7 +4,7 @@
 //
 //	leadhouse serve                  receive callbacks on LEADHOUSE_LISTEN
 //	leadhouse migrate                create or update tables and views, then exit
-//	leadhouse query "SQL"            print a query's result as TabSeparated
+//	leadhouse query [-time N] "SQL"  print a query's result as TabSeparated (-time: N timed runs)
 //	leadhouse flatten [FILE|-]       print the rows a callback becomes, one JSON object per row
 //	leadhouse gen [flags]            write generated callbacks as NDJSON (benchmarks)
 //	leadhouse loadgen [flags]        drive HTTP load at a running leadhouse (benchmarks)
@@ -59,7 +59,7 @@ const usage = `usage: leadhouse <command> [arguments]
 commands:
   serve              receive callbacks on LEADHOUSE_LISTEN (default :8080)
   migrate            create or update tables and views, then exit
-  query "SQL"        print a query's result as TabSeparated
+  query [-time N] "SQL"  print a query's result as TabSeparated (-time N: timed runs)
   flatten [FILE|-]   print the rows a callback becomes, one JSON object per row
   gen [flags]        write generated callbacks as NDJSON
   loadgen [flags]    drive HTTP load at a running leadhouse
@@ -101,7 +101,7 @@ func run(ctx context.Context, args []string, environ map[string]string, stdin io
 	case "migrate":
 		return runMigrate(ctx, cfg, log, stdout)
 	case "query":
-		return runQuery(ctx, cfg, rest, stdout)
+		return runQuery(ctx, cfg, rest, stdout, stderr)
 	case "replay":
 		return runReplay(ctx, cfg, log, rest, stdout)
 	case "ceiling":
