@@ -117,29 +117,20 @@ func checkMeta(t *testing.T, body []byte, rows *schema.Rows) {
 // normalize makes empty and nil slices compare equal: a reused Rows keeps its capacity.
 func normalize(r *schema.Rows) schema.Rows {
 	n := *r
-	if len(n.Lead.ExtraDetails) == 0 {
-		n.Lead.ExtraDetails = nil
-	}
-	if len(n.Lead.UnknownKeys) == 0 {
-		n.Lead.UnknownKeys = nil
-	}
-	if len(n.Events) == 0 {
-		n.Events = nil
-	}
-	if len(n.Notes) == 0 {
-		n.Notes = nil
-	}
-	if len(n.Calls) == 0 {
-		n.Calls = nil
-	}
-	if len(n.Dispositions) == 0 {
-		n.Dispositions = nil
-	}
-	if len(n.Transitions) == 0 {
-		n.Transitions = nil
-	}
-	if len(n.BookingDocs) == 0 {
-		n.BookingDocs = nil
-	}
+	n.Lead.ExtraDetails = nilIfEmpty(n.Lead.ExtraDetails)
+	n.Lead.UnknownKeys = nilIfEmpty(n.Lead.UnknownKeys)
+	n.Events = nilIfEmpty(n.Events)
+	n.Notes = nilIfEmpty(n.Notes)
+	n.Calls = nilIfEmpty(n.Calls)
+	n.Dispositions = nilIfEmpty(n.Dispositions)
+	n.Transitions = nilIfEmpty(n.Transitions)
+	n.BookingDocs = nilIfEmpty(n.BookingDocs)
 	return n
+}
+
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }
