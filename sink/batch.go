@@ -3,12 +3,10 @@ package sink
 import (
 	"fmt"
 	"hash/crc32"
-	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/leadhouse/leadhouse/schema"
 	"github.com/leadhouse/leadhouse/sink/wal"
@@ -75,7 +73,9 @@ type genTable struct {
 	stored bool
 }
 
-func newGeneration() *generation { return &generation{mem: &countingAllocator{}} }
+func newGeneration(pool *bufferPool) *generation {
+	return &generation{mem: &countingAllocator{pool: pool}}
+}
 
 // bytes is the memory the generation's Arrow buffers hold.
 func (g *generation) bytes() int64 { return g.mem.n.Load() }
@@ -208,26 +208,4 @@ func (g *generation) release() {
 			t.b = nil
 		}
 	}
-}
-
-// countingAllocator is Go's allocator keeping count of the bytes Arrow holds, which is how a
-// generation knows its size without walking its builders.
-type countingAllocator struct {
-	memory.GoAllocator
-	n atomic.Int64
-}
-
-func (a *countingAllocator) Allocate(size int) []byte {
-	a.n.Add(int64(size))
-	return a.GoAllocator.Allocate(size)
-}
-
-func (a *countingAllocator) Reallocate(size int, b []byte) []byte {
-	a.n.Add(int64(size - len(b)))
-	return a.GoAllocator.Reallocate(size, b)
-}
-
-func (a *countingAllocator) Free(b []byte) {
-	a.n.Add(-int64(len(b)))
-	a.GoAllocator.Free(b)
 }

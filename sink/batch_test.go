@@ -7,10 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/ipc"
-
 	"github.com/leadhouse/leadhouse/flatten"
 	"github.com/leadhouse/leadhouse/schema"
+	"github.com/leadhouse/leadhouse/sink/native"
 	"github.com/leadhouse/leadhouse/sink/wal"
 )
 
@@ -27,7 +26,7 @@ func TestTokenDependsOnlyOnTheRecords(t *testing.T) {
 		body string
 	}
 	build := func(recs ...rec) *generation {
-		g := newGeneration()
+		g := newGeneration(newBufferPool(64 << 20))
 		for _, r := range recs {
 			var id uint64
 			fmt.Sscanf(r.body, "cb-%d", &id)
@@ -64,7 +63,7 @@ func TestTokenDependsOnlyOnTheRecords(t *testing.T) {
 }
 
 func TestGenerationCountsItsArrowMemory(t *testing.T) {
-	g := newGeneration()
+	g := newGeneration(newBufferPool(64 << 20))
 	body := []byte("not a callback")
 	for i := range 100 {
 		pos := wal.Position{Segment: 1, Offset: int64(i)}
@@ -84,7 +83,8 @@ func TestGenerationCountsItsArrowMemory(t *testing.T) {
 }
 
 // BenchmarkBatch1000Callbacks builds one generation from 1,000 flattened sample callbacks and
-// encodes every table's batch as an Arrow IPC stream, as a flush does before inserting.
+// encodes every table's batch in the engine's Native format, as a flush does while inserting.
+// Generations share one buffer pool, as in the pipeline.
 func BenchmarkBatch1000Callbacks(b *testing.B) {
 	const n = 1000
 	body, err := os.ReadFile("../flatten/testdata/seed_callback.json")
@@ -101,12 +101,13 @@ func BenchmarkBatch1000Callbacks(b *testing.B) {
 		}
 	}
 	var buffered, encoded int64
-	var buf bytes.Buffer // kept across iterations, as a sized buffer would be
+	var buf []byte // kept across iterations, as the embedded store keeps it
+	pool := newBufferPool(64 << 20)
 	rows := 0
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		g := newGeneration()
+		g := newGeneration(pool)
 		for i, r := range all {
 			pos := wal.Position{Segment: 1, Offset: int64(i) * 8000}
 			g.addRows(pos, recordHash(pos, bodies[i]), r, at)
@@ -119,13 +120,11 @@ func BenchmarkBatch1000Callbacks(b *testing.B) {
 				continue
 			}
 			rec := g.build(i)
-			buf.Reset()
-			w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()))
-			if err := w.Write(rec); err != nil {
+			buf, err = native.AppendBlock(buf[:0], rec, nativeColumns(tables[i]), 0, int(rec.NumRows()))
+			if err != nil {
 				b.Fatal(err)
 			}
-			w.Close()
-			encoded += int64(buf.Len())
+			encoded += int64(len(buf))
 		}
 		g.release()
 	}
@@ -136,6 +135,14 @@ func BenchmarkBatch1000Callbacks(b *testing.B) {
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "callbacks/s")
 	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(buffered)/(1<<20), "MiB-buffered/1000cb")
-	b.ReportMetric(float64(encoded)/(1<<20), "MiB-ipc/1000cb")
+	b.ReportMetric(float64(encoded)/(1<<20), "MiB-native/1000cb")
 	b.ReportMetric(float64(raw)/(1<<20), "MiB-bodies/1000cb")
+}
+
+func nativeColumns(t *schema.Table) []native.Column {
+	cols := make([]native.Column, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = native.Column{Name: c.Name, Type: c.Type}
+	}
+	return cols
 }

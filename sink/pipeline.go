@@ -102,6 +102,8 @@ type Pipeline struct {
 	store   Store
 	log     *wal.Log
 	tracker *wal.Tracker
+	// pool hands the Arrow buffers of flushed generations to the next ones.
+	pool *bufferPool
 
 	// gate is held shared by every Submit from its log append until it has decided who adds the
 	// record, and exclusively by the replayer while it switches to live mode and by Close. So no
@@ -155,7 +157,9 @@ func New(store Store, log *wal.Log, tracker *wal.Tracker, opts Options) (*Pipeli
 		return nil, errors.New("new pipeline: store, log and tracker are required")
 	}
 	committed := log.Committed()
+	pool := newBufferPool(opts.MaxBytes)
 	return &Pipeline{
+		pool:           pool,
 		opts:           opts,
 		store:          store,
 		log:            log,
@@ -166,7 +170,7 @@ func New(store Store, log *wal.Log, tracker *wal.Tracker, opts Options) (*Pipeli
 		lastAdded:      committed,
 		recovering:     true,
 		replayedStored: committed,
-		fill:           newGeneration(),
+		fill:           newGeneration(pool),
 		memFreed:       make(chan struct{}),
 		kick:           make(chan struct{}, 1),
 		spillStart:     make(chan struct{}, 1),

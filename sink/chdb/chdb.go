@@ -255,6 +255,17 @@ func (e *Engine) Insert(ctx context.Context, query, format string, data []byte) 
 	return e.core.insert(ctx, query, format, data)
 }
 
+// InsertFunc is Insert with data produced by feed, which passes it to write
+// in chunks as it encodes them, so that a large batch need not be held
+// encoded in memory whole. An error from feed abandons the insert and is
+// returned as is.
+func (e *Engine) InsertFunc(ctx context.Context, query, format string, feed func(write func([]byte) error) error) (rowsWritten uint64, err error) {
+	if e.closed.Load() {
+		return 0, ErrClosed
+	}
+	return e.core.insertFunc(ctx, query, format, feed)
+}
+
 // acquire waits for the connection, giving up when ctx ends first.
 func (c *core) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {

@@ -194,3 +194,41 @@ func TestOpenRequiresDataDir(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// A feed that fails abandons the insert: nothing it wrote is stored, its error comes back as is,
+// and the engine takes the next statement.
+func TestInsertFuncAbandonsTheInsertWhenTheFeedFails(t *testing.T) {
+	eng, db := chdbtest.Database(t)
+	ctx := context.Background()
+	if err := eng.Exec(ctx, "CREATE TABLE "+db+".t (a UInt64) ENGINE = MergeTree ORDER BY a"); err != nil {
+		t.Fatal(err)
+	}
+	broken := errors.New("encoder gave up")
+	_, err := eng.InsertFunc(ctx, "INSERT INTO "+db+".t", "JSONEachRow", func(write func([]byte) error) error {
+		if err := write([]byte(`{"a":1}` + "\n")); err != nil {
+			return err
+		}
+		return broken
+	})
+	if !errors.Is(err, broken) {
+		t.Fatalf("InsertFunc returned %v, want the feed's error", err)
+	}
+	n, err := eng.InsertFunc(ctx, "INSERT INTO "+db+".t", "JSONEachRow", func(write func([]byte) error) error {
+		for _, chunk := range []string{`{"a":2}`, "\n", `{"a":3}` + "\n"} {
+			if err := write([]byte(chunk)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || n != 2 {
+		t.Fatalf("insert after an abandoned one: %d rows, %v", n, err)
+	}
+	out, err := eng.Query(ctx, "SELECT groupArray(a) FROM (SELECT a FROM "+db+".t ORDER BY a)", "TSV")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "[2,3]" {
+		t.Errorf("table holds %s, want [2,3]: the abandoned insert's row must not be stored", got)
+	}
+}

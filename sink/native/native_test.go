@@ -1,0 +1,301 @@
+package native_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/leadhouse/leadhouse/sink/chdb/chdbtest"
+	"github.com/leadhouse/leadhouse/sink/native"
+)
+
+var ms = &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}
+
+// every is a column of each kind the warehouse uses, with the ClickHouse type it is stored as.
+var every = []struct {
+	field arrow.Field
+	col   native.Column
+}{
+	{arrow.Field{Name: "u64", Type: arrow.PrimitiveTypes.Uint64}, native.Column{Name: "u64", Type: "UInt64"}},
+	{arrow.Field{Name: "u32", Type: arrow.PrimitiveTypes.Uint32}, native.Column{Name: "u32", Type: "UInt32"}},
+	{arrow.Field{Name: "u16", Type: arrow.PrimitiveTypes.Uint16}, native.Column{Name: "u16", Type: "UInt16"}},
+	{arrow.Field{Name: "i64", Type: arrow.PrimitiveTypes.Int64}, native.Column{Name: "i64", Type: "Int64"}},
+	{arrow.Field{Name: "f64", Type: arrow.PrimitiveTypes.Float64}, native.Column{Name: "f64", Type: "Float64"}},
+	{arrow.Field{Name: "b", Type: arrow.FixedWidthTypes.Boolean}, native.Column{Name: "b", Type: "Bool"}},
+	{arrow.Field{Name: "s", Type: arrow.BinaryTypes.String}, native.Column{Name: "s", Type: "String"}},
+	{arrow.Field{Name: "lc", Type: arrow.BinaryTypes.String}, native.Column{Name: "lc", Type: "LowCardinality(String)"}},
+	{arrow.Field{Name: "t", Type: ms}, native.Column{Name: "t", Type: "DateTime64(3, 'UTC')"}},
+	{arrow.Field{Name: "nu64", Type: arrow.PrimitiveTypes.Uint64, Nullable: true}, native.Column{Name: "nu64", Type: "Nullable(UInt64)"}},
+	{arrow.Field{Name: "nf64", Type: arrow.PrimitiveTypes.Float64, Nullable: true}, native.Column{Name: "nf64", Type: "Nullable(Float64)"}},
+	{arrow.Field{Name: "nb", Type: arrow.FixedWidthTypes.Boolean, Nullable: true}, native.Column{Name: "nb", Type: "Nullable(Bool)"}},
+	{arrow.Field{Name: "nt", Type: ms, Nullable: true}, native.Column{Name: "nt", Type: "Nullable(DateTime64(3, 'UTC'))"}},
+	{arrow.Field{Name: "m", Type: arrow.MapOf(arrow.BinaryTypes.String, arrow.BinaryTypes.String)}, native.Column{Name: "m", Type: "Map(String, String)"}},
+	{arrow.Field{Name: "a", Type: arrow.ListOf(arrow.BinaryTypes.String)}, native.Column{Name: "a", Type: "Array(String)"}},
+}
+
+// row i of the test batch; every third row has its nullable columns null, maps and arrays vary
+// in length from empty up.
+func appendRow(b *array.RecordBuilder, i int) {
+	null := i%3 == 0
+	b.Field(0).(*array.Uint64Builder).Append(uint64(i) << 40)
+	b.Field(1).(*array.Uint32Builder).Append(uint32(i) * 7)
+	b.Field(2).(*array.Uint16Builder).Append(uint16(i))
+	b.Field(3).(*array.Int64Builder).Append(-int64(i) * 1000)
+	b.Field(4).(*array.Float64Builder).Append(float64(i) + 0.25)
+	b.Field(5).(*array.BooleanBuilder).Append(i%2 == 1)
+	b.Field(6).(*array.StringBuilder).Append(strings.Repeat("ж", i%4) + "\t\"quoted\"")
+	b.Field(7).(*array.StringBuilder).Append([]string{"hot", "warm", "", "cold"}[i%4])
+	b.Field(8).(*array.TimestampBuilder).Append(arrow.Timestamp(1714564800123 + int64(i)))
+	appendNullable(b.Field(9).(*array.Uint64Builder), uint64(i), null)
+	appendNullable(b.Field(10).(*array.Float64Builder), float64(i)/2, null)
+	appendNullable(b.Field(11).(*array.BooleanBuilder), i%2 == 0, null)
+	appendNullable(b.Field(12).(*array.TimestampBuilder), arrow.Timestamp(-86400000*int64(i)), null)
+	mb := b.Field(13).(*array.MapBuilder)
+	mb.Append(true)
+	for j := range i % 3 {
+		mb.KeyBuilder().(*array.StringBuilder).Append(string(rune('a' + j)))
+		mb.ItemBuilder().(*array.StringBuilder).Append(strings.Repeat("v", i))
+	}
+	lb := b.Field(14).(*array.ListBuilder)
+	lb.Append(true)
+	for j := range i % 4 {
+		lb.ValueBuilder().(*array.StringBuilder).Append(string(rune('x' + j%3)))
+	}
+}
+
+func appendNullable[T any](b interface {
+	Append(T)
+	AppendNull()
+}, v T, null bool) {
+	if null {
+		b.AppendNull()
+	} else {
+		b.Append(v)
+	}
+}
+
+func testBatch(t *testing.T, rows int) arrow.RecordBatch {
+	t.Helper()
+	fields := make([]arrow.Field, len(every))
+	for i, c := range every {
+		fields[i] = c.field
+	}
+	b := array.NewRecordBuilder(memory.NewGoAllocator(), arrow.NewSchema(fields, nil))
+	defer b.Release()
+	for i := range rows {
+		appendRow(b, i)
+	}
+	rec := b.NewRecordBatch()
+	t.Cleanup(rec.Release)
+	return rec
+}
+
+func columns() []native.Column {
+	cols := make([]native.Column, len(every))
+	for i, c := range every {
+		cols[i] = c.col
+	}
+	return cols
+}
+
+// The engine stores what the encoder sends: a batch encoded in blocks of every size, inserted and
+// read back, equals the same rows inserted as the engine's own text format.
+func TestBlocksRoundTripThroughTheEngine(t *testing.T) {
+	eng, db := chdbtest.Database(t)
+	ctx := context.Background()
+	var ddl []string
+	for _, c := range every {
+		ddl = append(ddl, c.col.Name+" "+c.col.Type)
+	}
+	for _, tbl := range []string{"got", "want"} {
+		if err := eng.Exec(ctx, "CREATE TABLE "+db+"."+tbl+" ("+strings.Join(ddl, ", ")+") ENGINE = MergeTree ORDER BY u16"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const rows = 10
+	rec := testBatch(t, rows)
+	// The expected rows, written as the engine's JSON input, which parses independently of Native.
+	var want bytes.Buffer
+	for i := range rows {
+		want.WriteString(expectedJSON(rec, i))
+		want.WriteByte('\n')
+	}
+	if _, err := eng.Insert(ctx, "INSERT INTO "+db+".want", "JSONEachRow", want.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, step := range []int{1, 3, rows} {
+		if err := eng.Exec(ctx, "TRUNCATE TABLE "+db+".got"); err != nil {
+			t.Fatal(err)
+		}
+		var data []byte
+		for lo := 0; lo < rows; lo += step {
+			var err error
+			if data, err = native.AppendBlock(data, rec, columns(), lo, min(lo+step, rows)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := eng.Insert(ctx, "INSERT INTO "+db+".got", "Native", data); err != nil {
+			t.Fatalf("blocks of %d rows: %v", step, err)
+		}
+		q := "SELECT * FROM " + db + ".%s ORDER BY u16"
+		got, err := eng.Query(ctx, strings.Replace(q, "%s", "got", 1), "TSV")
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp, err := eng.Query(ctx, strings.Replace(q, "%s", "want", 1), "TSV")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, exp) {
+			t.Errorf("blocks of %d rows: the engine holds\n%s\nwant\n%s", step, got, exp)
+		}
+		if bytes.Count(got, []byte("\n")) != rows {
+			t.Errorf("blocks of %d rows: %d rows stored, want %d", step, bytes.Count(got, []byte("\n")), rows)
+		}
+	}
+}
+
+// expectedJSON writes row i of rec as a JSONEachRow object, from the Arrow values.
+func expectedJSON(rec arrow.RecordBatch, i int) string {
+	var parts []string
+	for c := range every {
+		arr := rec.Column(c)
+		name := every[c].col.Name
+		if arr.IsNull(i) {
+			parts = append(parts, `"`+name+`":null`)
+			continue
+		}
+		var v string
+		switch a := arr.(type) {
+		case *array.Timestamp:
+			v = `"` + a.Value(i).ToTime(arrow.Millisecond).UTC().Format("2006-01-02 15:04:05.000") + `"`
+		case *array.String:
+			v = quote(a.Value(i))
+		case *array.Map:
+			start, end := a.ValueOffsets(i)
+			keys, items := a.Keys().(*array.String), a.Items().(*array.String)
+			var kv []string
+			for j := start; j < end; j++ {
+				kv = append(kv, quote(keys.Value(int(j)))+":"+quote(items.Value(int(j))))
+			}
+			v = "{" + strings.Join(kv, ",") + "}"
+		case *array.List:
+			start, end := a.ValueOffsets(i)
+			vals := a.ListValues().(*array.String)
+			var el []string
+			for j := start; j < end; j++ {
+				el = append(el, quote(vals.Value(int(j))))
+			}
+			v = "[" + strings.Join(el, ",") + "]"
+		default:
+			v = a.ValueStr(i)
+		}
+		parts = append(parts, `"`+name+`":`+v)
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func quote(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\t", `\t`, "\n", `\n`)
+	return `"` + r.Replace(s) + `"`
+}
+
+// The bytes are the engine's own: a block the engine writes for the same values, with the same
+// column types, is byte for byte what the encoder writes.
+func TestBlockMatchesTheEnginesOwnOutput(t *testing.T) {
+	eng := chdbtest.Engine(t)
+	b := array.NewRecordBuilder(memory.NewGoAllocator(), arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Uint64},
+		{Name: "name", Type: arrow.BinaryTypes.String},
+		{Name: "budget", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+		{Name: "at", Type: ms},
+		{Name: "tags", Type: arrow.ListOf(arrow.BinaryTypes.String)},
+		{Name: "extra", Type: arrow.MapOf(arrow.BinaryTypes.String, arrow.BinaryTypes.String)},
+	}, nil))
+	defer b.Release()
+	b.Field(0).(*array.Uint64Builder).AppendValues([]uint64{1402361, 7}, nil)
+	b.Field(1).(*array.StringBuilder).AppendValues([]string{"Ravi", ""}, nil)
+	b.Field(2).(*array.Float64Builder).AppendValues([]float64{1.5e7, 0}, []bool{true, false})
+	b.Field(3).(*array.TimestampBuilder).AppendValues([]arrow.Timestamp{1714564800123, 0}, nil)
+	lb := b.Field(4).(*array.ListBuilder)
+	lb.Append(true)
+	lb.ValueBuilder().(*array.StringBuilder).AppendValues([]string{"a", "bc"}, nil)
+	lb.Append(true)
+	mb := b.Field(5).(*array.MapBuilder)
+	mb.Append(true)
+	mb.Append(true)
+	mb.KeyBuilder().(*array.StringBuilder).Append("utm")
+	mb.ItemBuilder().(*array.StringBuilder).Append("x")
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+
+	got, err := native.AppendBlock(nil, rec, []native.Column{
+		{Name: "id", Type: "UInt64"}, {Name: "name", Type: "String"}, {Name: "budget", Type: "Nullable(Float64)"},
+		{Name: "at", Type: "DateTime64(3, 'UTC')"}, {Name: "tags", Type: "Array(String)"}, {Name: "extra", Type: "Map(String, String)"},
+	}, 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := eng.Query(context.Background(), `SELECT * FROM values(
+		'id UInt64, name String, budget Nullable(Float64), at DateTime64(3, \'UTC\'), tags Array(String), extra Map(String, String)',
+		(1402361, 'Ravi', 1.5e7, '2024-05-01 12:00:00.123', ['a', 'bc'], map()),
+		(7, '', NULL, '1970-01-01 00:00:00.000', [], map('utm', 'x')))
+		SETTINGS max_threads = 1, max_block_size = 65536`, "Native")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("encoder wrote\n%s\nthe engine writes\n%s", hex.Dump(got), hex.Dump(want))
+	}
+}
+
+func TestAppendBlockRefusesWhatItCannotEncode(t *testing.T) {
+	rec := testBatch(t, 4)
+	tests := []struct {
+		name   string
+		cols   func([]native.Column) []native.Column
+		lo, hi int
+		want   string
+	}{
+		{"too few columns", func(c []native.Column) []native.Column { return c[:3] }, 0, 4, "batch has 15 columns, want 3"},
+		{"rows past the end", nil, 2, 5, "rows [2, 5) outside a batch of 4"},
+		{"reversed rows", nil, 3, 2, "rows [3, 2) outside"},
+		{"string as a number", func(c []native.Column) []native.Column { c[6].Type = "UInt64"; return c }, 0, 4, "column s: cannot send Arrow string as UInt64"},
+		{"number of another width", func(c []native.Column) []native.Column { c[0].Type = "UInt32"; return c }, 0, 4, "column u64: cannot send Arrow uint64 as UInt32"},
+		{"nulls into a plain column", func(c []native.Column) []native.Column { c[9].Type = "UInt64"; return c }, 0, 4, "column nu64: row 0 is null but the column is UInt64"},
+		{"seconds timestamp", func(c []native.Column) []native.Column { c[8].Type = "DateTime"; return c }, 0, 4, "column t: cannot send Arrow timestamp[ms, tz=UTC] as DateTime"},
+		{"map of numbers", func(c []native.Column) []native.Column { c[13].Type = "Map(String, UInt64)"; return c }, 0, 4, "column m: map values: cannot send Arrow string as UInt64"},
+		{"list as a map", func(c []native.Column) []native.Column { c[14].Type = "Map(String, String)"; return c }, 0, 4, "column a: cannot send Arrow list as Map(String, String)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cols := columns()
+			if tt.cols != nil {
+				cols = tt.cols(cols)
+			}
+			_, err := native.AppendBlock(nil, rec, cols, tt.lo, tt.hi)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// An empty range is a valid block of no rows.
+func TestEmptyBlock(t *testing.T) {
+	rec := testBatch(t, 3)
+	got, err := native.AppendBlock([]byte("prefix"), rec, columns(), 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(got, []byte("prefix\x0f\x00")) {
+		t.Errorf("block of no rows starts %q, want the prefix, 15 columns and 0 rows", got[:min(len(got), 8)])
+	}
+}
