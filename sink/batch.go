@@ -43,11 +43,11 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// generation is the set of rows flushed together: one Arrow builder per table, filled by Submit
-// and the replayer, then handed whole to the flusher. A generation is only touched under
-// Pipeline.mu while it fills and only by the flusher after that.
+// generation is the set of rows flushed together: per table, Arrow record batches of about
+// chunkBytes each and the builder filling the next one, filled by Submit and the replayer, then
+// handed whole to the flusher. A generation is only touched under Pipeline.mu while it fills and
+// only by the flusher after that.
 type generation struct {
-	mem     *countingAllocator
 	tables  [numTables]genTable
 	records int
 	rows    int
@@ -61,24 +61,46 @@ type generation struct {
 }
 
 type genTable struct {
-	b    *array.RecordBuilder
-	rows int
+	mem *countingAllocator // this table's buffers, built and sealed
+	b   *array.RecordBuilder
+	// chunks are the sealed batches; sealed is the memory they held when last sealed, so
+	// mem.n - sealed is what the builder holds.
+	chunks  []arrow.RecordBatch
+	sealed  int64
+	pending int // rows in b
+	rows    int
 	// first and last are the lowest and highest positions of the records with rows here.
 	first, last wal.Position
 	// sum fingerprints the records that gave this table rows, independently of their order,
 	// so that a batch rebuilt from the same records gets the same deduplication token.
 	sum uint64
-	// Flush state: the batch built from b, and whether the store has it.
-	rec    arrow.RecordBatch
+	// stored is whether the store has the table's rows.
 	stored bool
 }
 
+// chunkBytes is the size at which a table's builder is sealed into a batch and a new one begun.
+// One builder per table for a whole generation would grow its buffers by doubling to tens of
+// megabytes, and each doubling copies everything so far while Submits wait for the lock: that
+// copy was the largest part of the slowest acknowledgements. Chunks bound it, and their buffers
+// are the same few sizes every time, which is what the buffer pool reuses best.
+const chunkBytes = 2 << 20
+
 func newGeneration(pool *bufferPool) *generation {
-	return &generation{mem: &countingAllocator{pool: pool}}
+	g := &generation{}
+	for i := range g.tables {
+		g.tables[i].mem = &countingAllocator{pool: pool}
+	}
+	return g
 }
 
 // bytes is the memory the generation's Arrow buffers hold.
-func (g *generation) bytes() int64 { return g.mem.n.Load() }
+func (g *generation) bytes() int64 {
+	var n int64
+	for i := range g.tables {
+		n += g.tables[i].mem.n.Load()
+	}
+	return n
+}
 
 // full reports whether a size trigger says to flush.
 func (g *generation) full(o *Options) bool {
@@ -124,9 +146,20 @@ func (g *generation) replayed(pos wal.Position) {
 func (g *generation) builder(i int) *array.RecordBuilder {
 	t := &g.tables[i]
 	if t.b == nil {
-		t.b = tables[i].NewBuilder(g.mem)
+		t.b = tables[i].NewBuilder(t.mem)
 	}
 	return t.b
+}
+
+// seal turns table i's builder into a chunk, if it has rows.
+func (g *generation) seal(i int) {
+	t := &g.tables[i]
+	if t.pending == 0 {
+		return
+	}
+	t.chunks = append(t.chunks, t.b.NewRecordBatch())
+	t.pending = 0
+	t.sealed = t.mem.n.Load()
 }
 
 // addRows appends one callback's rows.
@@ -163,8 +196,12 @@ func (g *generation) counted(i int, pos wal.Position, h uint64, n int) {
 		}
 	}
 	t.rows += n
+	t.pending += n
 	t.sum += h
 	g.rows += n
+	if t.mem.n.Load()-t.sealed >= chunkBytes {
+		g.seal(i)
+	}
 }
 
 func addTable[R any](g *generation, i int, pos wal.Position, h uint64, rows []R) {
@@ -186,23 +223,25 @@ func (g *generation) token(i int) string {
 		t.first.Segment, t.first.Offset, t.last.Segment, t.last.Offset, t.rows, t.sum)
 }
 
-// build turns table i's builder into its batch, once.
-func (g *generation) build(i int) arrow.RecordBatch {
-	t := &g.tables[i]
-	if t.rec == nil {
-		t.rec = t.b.NewRecordBatch()
+// build returns table i's rows as batches, sealing the builder's.
+func (g *generation) build(i int) []arrow.RecordBatch {
+	g.seal(i)
+	return g.tables[i].chunks
+}
+
+// releaseChunks frees the table's batches once the store has them.
+func (t *genTable) releaseChunks() {
+	for _, c := range t.chunks {
+		c.Release()
 	}
-	return t.rec
+	t.chunks = nil
 }
 
 // release frees the generation's Arrow memory.
 func (g *generation) release() {
 	for i := range g.tables {
 		t := &g.tables[i]
-		if t.rec != nil {
-			t.rec.Release()
-			t.rec = nil
-		}
+		t.releaseChunks()
 		if t.b != nil {
 			t.b.Release()
 			t.b = nil

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/leadhouse/leadhouse/flatten"
 	"github.com/leadhouse/leadhouse/schema"
@@ -72,9 +76,12 @@ func TestGenerationCountsItsArrowMemory(t *testing.T) {
 	if got := g.bytes(); got < 100*100*int64(len(body)) {
 		t.Errorf("generation of 100 dead letters of %d bytes counts %d bytes", 100*len(body), got)
 	}
-	rec := g.build(tDeadLetters)
-	if rec.NumRows() != 100 {
-		t.Errorf("batch of %d rows, want 100", rec.NumRows())
+	rows := 0
+	for _, rec := range g.build(tDeadLetters) {
+		rows += int(rec.NumRows())
+	}
+	if rows != 100 {
+		t.Errorf("batch of %d rows, want 100", rows)
 	}
 	g.release()
 	if got := g.bytes(); got != 0 {
@@ -119,12 +126,13 @@ func BenchmarkBatch1000Callbacks(b *testing.B) {
 			if g.tables[i].rows == 0 {
 				continue
 			}
-			rec := g.build(i)
-			buf, err = native.AppendBlock(buf[:0], rec, nativeColumns(tables[i]), 0, int(rec.NumRows()))
-			if err != nil {
-				b.Fatal(err)
+			for _, rec := range g.build(i) {
+				buf, err = native.AppendBlock(buf[:0], rec, nativeColumns(tables[i]), 0, int(rec.NumRows()))
+				if err != nil {
+					b.Fatal(err)
+				}
+				encoded += int64(len(buf))
 			}
-			encoded += int64(len(buf))
 		}
 		g.release()
 	}
@@ -145,4 +153,70 @@ func nativeColumns(t *schema.Table) []native.Column {
 		cols[i] = native.Column{Name: c.Name, Type: c.Type}
 	}
 	return cols
+}
+
+// A table's rows are sealed into chunks of about chunkBytes as they come, in arrival order, so
+// no buffer grows much past a chunk however large the generation.
+func TestGenerationSealsChunksAsItFills(t *testing.T) {
+	body, err := os.ReadFile("../flatten/testdata/seed_callback.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	g := newGeneration(newBufferPool(64 << 20))
+	const n = 1500 // ~11 MB of raw bodies in lead_updates
+	var ids []string
+	for i := range n {
+		b := bytes.Replace(body, []byte(`"lead_id":1402361,`), fmt.Appendf(nil, `"lead_id":%d,`, 1_000_000+i), 1)
+		r, err := flatten.Flatten(b, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.Lead.CallbackID)
+		pos := wal.Position{Segment: 1, Offset: int64(i) * 8000}
+		g.addRows(pos, recordHash(pos, b), r, at)
+	}
+	chunks := g.build(tLeads)
+	if len(chunks) < 4 {
+		t.Fatalf("%d callbacks of %d bytes made %d lead_updates chunks, want several of about %d bytes", n, len(body), len(chunks), chunkBytes)
+	}
+	var got []string
+	for k, c := range chunks {
+		if size := recordSize(c); size > 2*chunkBytes {
+			t.Errorf("chunk %d holds %d bytes, over twice chunkBytes", k, size)
+		}
+		col := c.Column(c.Schema().FieldIndices("callback_id")[0]).(*array.String)
+		for i := range col.Len() {
+			got = append(got, col.Value(i))
+		}
+	}
+	if !slices.Equal(got, ids) {
+		t.Errorf("chunks hold %d callbacks, want the %d added, in order", len(got), len(ids))
+	}
+	if again := g.build(tLeads); len(again) != len(chunks) {
+		t.Errorf("second build gave %d chunks, want the same %d", len(again), len(chunks))
+	}
+	g.release()
+	if got := g.bytes(); got != 0 {
+		t.Errorf("%d bytes counted after release", got)
+	}
+}
+
+func recordSize(rec arrow.RecordBatch) int {
+	var n int
+	var walk func(d arrow.ArrayData)
+	walk = func(d arrow.ArrayData) {
+		for _, b := range d.Buffers() {
+			if b != nil {
+				n += b.Len()
+			}
+		}
+		for _, c := range d.Children() {
+			walk(c)
+		}
+	}
+	for _, c := range rec.Columns() {
+		walk(c.Data())
+	}
+	return n
 }

@@ -83,8 +83,8 @@ type hookStore struct {
 	after func(t *schema.Table, err error)
 }
 
-func (s hookStore) Insert(ctx context.Context, t *schema.Table, rec arrow.RecordBatch, token string) error {
-	err := s.Store.Insert(ctx, t, rec, token)
+func (s hookStore) Insert(ctx context.Context, t *schema.Table, batch []arrow.RecordBatch, token string) error {
+	err := s.Store.Insert(ctx, t, batch, token)
 	s.after(t, err)
 	return err
 }
@@ -249,7 +249,7 @@ func BenchmarkInsertEmbedded(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		for _, bt := range batches {
-			if err := store.Insert(ctx, bt.t, bt.rec, fmt.Sprintf("bench-%s-%d", bt.t.Name, i)); err != nil {
+			if err := store.Insert(ctx, bt.t, []arrow.RecordBatch{bt.rec}, fmt.Sprintf("bench-%s-%d", bt.t.Name, i)); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -78,8 +78,7 @@ func (p *Pipeline) flush(ctx context.Context, g *generation) error {
 			return err
 		}
 		t.stored = true
-		t.rec.Release()
-		t.rec = nil
+		t.releaseChunks()
 		p.mu.Lock()
 		p.rowsFlushed[i] += int64(t.rows)
 		p.mu.Unlock()
@@ -90,11 +89,11 @@ func (p *Pipeline) flush(ctx context.Context, g *generation) error {
 // insert writes table i's batch of g, retrying with the same batch and token, after an
 // exponential backoff with full jitter, until the store takes it or ctx ends.
 func (p *Pipeline) insert(ctx context.Context, g *generation, i int) error {
-	tbl, rec, token, rows := tables[i], g.build(i), g.token(i), g.tables[i].rows
+	tbl, batch, token, rows := tables[i], g.build(i), g.token(i), g.tables[i].rows
 	backoff := p.opts.RetryMin
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
-		err := p.store.Insert(ctx, tbl, rec, token)
+		err := p.store.Insert(ctx, tbl, batch, token)
 		if p.opts.OnFlush != nil {
 			p.opts.OnFlush(tbl.Name, rows, time.Since(start), err)
 		}

@@ -60,7 +60,7 @@ func newFakeStore() *fakeStore {
 
 var _ sink.Store = (*fakeStore)(nil)
 
-func (s *fakeStore) Insert(ctx context.Context, t *schema.Table, rec arrow.RecordBatch, token string) error {
+func (s *fakeStore) Insert(ctx context.Context, t *schema.Table, batch []arrow.RecordBatch, token string) error {
 	s.mu.Lock()
 	hold := s.hold
 	s.mu.Unlock()
@@ -82,9 +82,16 @@ func (s *fakeStore) Insert(ctx context.Context, t *schema.Table, rec arrow.Recor
 	}
 	if (err == nil || s.ambiguous) && !s.tokens[token] {
 		s.tokens[token] = true
-		s.keep(t, rec)
+		for _, rec := range batch {
+			s.keep(t, rec)
+		}
 	}
-	s.attempts = append(s.attempts, attempt{t.Name, token, int(rec.NumRows()), recordBytes(rec), err})
+	rows, size := 0, 0
+	for _, rec := range batch {
+		rows += int(rec.NumRows())
+		size += recordBytes(rec)
+	}
+	s.attempts = append(s.attempts, attempt{t.Name, token, rows, size, err})
 	on := s.onInsert
 	s.mu.Unlock()
 	if on != nil {

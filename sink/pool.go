@@ -52,7 +52,8 @@ func class(size int) int {
 	return c
 }
 
-// get returns a zeroed buffer of length size whose capacity is its class size.
+// get returns a buffer of length size whose capacity is its class size. A new buffer is zeroed,
+// a reused one is not.
 func (p *bufferPool) get(size int) []byte {
 	c := class(size)
 	if c < 0 {
@@ -65,11 +66,11 @@ func (p *bufferPool) get(size int) []byte {
 		p.free[c] = p.free[c][:n-1]
 		p.held -= int64(cap(b))
 		p.mu.Unlock()
-		b = b[:size]
-		// Arrow zeroes what its builders grow into, but not every buffer it allocates; a new
-		// Go buffer is zero, so a reused one must be too.
-		clear(b)
-		return b
+		// Not zeroed, unlike a new Go buffer: Arrow's builders zero the bitmaps and the
+		// capacity they grow into themselves, and write every value slot but a null one's,
+		// which the Native encoder zeroes. Clearing megabytes here would do it again, under
+		// the pipeline's lock.
+		return b[:size]
 	}
 	p.mu.Unlock()
 	return alignedBuffer(size, 1<<c)
@@ -125,12 +126,7 @@ func (a *countingAllocator) Allocate(size int) []byte {
 
 func (a *countingAllocator) Reallocate(size int, b []byte) []byte {
 	if size <= cap(b) {
-		old := len(b)
-		b = b[:size]
-		if size > old {
-			clear(b[old:])
-		}
-		return b
+		return b[:size]
 	}
 	nb := a.Allocate(size)
 	copy(nb, b)

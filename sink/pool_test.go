@@ -36,13 +36,8 @@ func TestBufferPoolReusesBuffersByClass(t *testing.T) {
 		t.Errorf("pool holds %d bytes after one 8 KiB buffer came back, want 8192", p.heldBytes())
 	}
 	again := p.get(6000)
-	if unsafe.SliceData(again) != first {
+	if unsafe.SliceData(again) != first || len(again) != 6000 {
 		t.Error("a buffer of the same class was not reused")
-	}
-	for i, v := range again {
-		if v != 0 {
-			t.Fatalf("reused buffer not zeroed at byte %d", i)
-		}
 	}
 	if p.heldBytes() != 0 {
 		t.Errorf("pool holds %d bytes after handing its only buffer out, want 0", p.heldBytes())
@@ -75,8 +70,8 @@ func TestCountingAllocatorCountsWhatItHolds(t *testing.T) {
 	}
 	b[4999] = 7
 	b = a.Reallocate(7000, b) // fits in the capacity: same buffer, grown in place
-	if a.n.Load() != 8192 || len(b) != 7000 || b[4999] != 7 || b[5000] != 0 {
-		t.Errorf("in-place reallocate: holds %d, len %d, kept %d, new byte %d", a.n.Load(), len(b), b[4999], b[5000])
+	if a.n.Load() != 8192 || len(b) != 7000 || b[4999] != 7 {
+		t.Errorf("in-place reallocate: holds %d, len %d, kept %d", a.n.Load(), len(b), b[4999])
 	}
 	b = a.Reallocate(20000, b) // moves to the 32 KiB class, keeping the contents
 	if a.n.Load() != 32768 || len(b) != 20000 || b[4999] != 7 {

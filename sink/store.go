@@ -14,10 +14,10 @@ import (
 // ClickHouse server (sink/clickhouse). A Store is bound to one database: unqualified table names
 // in Exec and Query resolve there.
 type Store interface {
-	// Insert writes rec, whose schema is t.ArrowSchema(), into table t. token is the
-	// insert_deduplication_token: inserting the same token twice stores the rows once, so a
-	// retried or replayed batch never counts twice.
-	Insert(ctx context.Context, t *schema.Table, rec arrow.RecordBatch, token string) error
+	// Insert writes the rows of batch, record batches whose schema is t.ArrowSchema(), into
+	// table t as one INSERT. token is the insert_deduplication_token: inserting the same token
+	// twice stores the rows once, so a retried or replayed batch never counts twice.
+	Insert(ctx context.Context, t *schema.Table, batch []arrow.RecordBatch, token string) error
 	// Exec runs one statement that returns no rows (DDL, INSERT ... SELECT).
 	Exec(ctx context.Context, query string) error
 	// Query runs one statement and writes its result to w as TabSeparated, without a header.

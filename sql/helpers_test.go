@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -287,7 +288,7 @@ func insert(t *testing.T, s *chdb.Store, tb *schema.Table, token string, fill fu
 		return
 	}
 	sum := sha256.Sum256([]byte(token))
-	if err := s.Insert(context.Background(), tb, rec, hex.EncodeToString(sum[:])+"/"+tb.Name); err != nil {
+	if err := s.Insert(context.Background(), tb, []arrow.RecordBatch{rec}, hex.EncodeToString(sum[:])+"/"+tb.Name); err != nil {
 		t.Fatal(err)
 	}
 }

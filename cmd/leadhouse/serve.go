@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -140,6 +141,10 @@ func serveDebug(ctx context.Context, addr string, log *slog.Logger) (stop func()
 	if err != nil {
 		return nil, fmt.Errorf("LEADHOUSE_DEBUG_LISTEN=%q: %w", addr, err)
 	}
+	// The mutex and block profiles record nothing unless sampling is on; sampled like this they
+	// cost little, and they are what shows lock contention in the acknowledgement path.
+	runtime.SetMutexProfileFraction(100)
+	runtime.SetBlockProfileRate(int(100 * time.Microsecond))
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

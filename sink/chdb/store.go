@@ -45,27 +45,31 @@ func (s *Store) Database() string { return s.database }
 // Engine returns the engine the Store runs on.
 func (s *Store) Engine() *Engine { return s.engine }
 
-// Insert writes rec into t with ClickHouse's insert deduplication keyed by token: a retry with the
-// same token after an ambiguous failure does not store the rows twice (for MergeTree tables whose
-// non_replicated_deduplication_window is set).
+// Insert writes the rows of batch into t as one INSERT, with ClickHouse's insert deduplication
+// keyed by token: a retry with the same token after an ambiguous failure does not store the rows
+// twice (for MergeTree tables whose non_replicated_deduplication_window is set).
 //
-// The batch goes to the engine in its Native format, a few megabytes at a time: the engine parses
+// The rows go to the engine in its Native format, a few megabytes at a time: the engine parses
 // Native several times faster than Arrow IPC, and the encoded batch is never held whole.
-func (s *Store) Insert(ctx context.Context, t *schema.Table, rec arrow.RecordBatch, token string) error {
+func (s *Store) Insert(ctx context.Context, t *schema.Table, batch []arrow.RecordBatch, token string) error {
 	cols := s.nativeColumns(t)
-	rows := int(rec.NumRows())
-	step := blockRows(rec)
+	rows := 0
+	for _, rec := range batch {
+		rows += int(rec.NumRows())
+	}
 	_, err := s.engine.InsertFunc(ctx, s.insertQuery(t, token), "Native", func(write func([]byte) error) error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		for lo := 0; lo < rows; lo += step {
-			hi := min(lo+step, rows)
-			var err error
-			if s.buf, err = native.AppendBlock(s.buf[:0], rec, cols, lo, hi); err != nil {
-				return fmt.Errorf("insert into %s: %w", t.Name, err)
-			}
-			if err := write(s.buf); err != nil {
-				return err
+		for _, rec := range batch {
+			n, step := int(rec.NumRows()), blockRows(rec)
+			for lo := 0; lo < n; lo += step {
+				var err error
+				if s.buf, err = native.AppendBlock(s.buf[:0], rec, cols, lo, min(lo+step, n)); err != nil {
+					return fmt.Errorf("insert into %s: %w", t.Name, err)
+				}
+				if err := write(s.buf); err != nil {
+					return err
+				}
 			}
 		}
 		// A buffer grown by an unusually large block is not kept for every later insert.

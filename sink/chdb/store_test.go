@@ -79,12 +79,35 @@ func TestStoreInsertWithSameTokenStoresOnce(t *testing.T) {
 
 	// The token holds a quote and a backslash so that quoting is exercised too.
 	for _, token := range []string{"dead_letters:1.0-1.4:5'\\", "dead_letters:1.0-1.4:5'\\", "other"} {
-		if err := s.Insert(ctx, schema.DeadLetters, rec, token); err != nil {
+		if err := s.Insert(ctx, schema.DeadLetters, []arrow.RecordBatch{rec}, token); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if got := query(t, s, "SELECT count() FROM dead_letters"); got != "10\n" {
 		t.Errorf("after inserting 5 rows with tokens a, a, b: count() = %q, want 10", got)
+	}
+}
+
+// A batch of several chunks is one INSERT: every chunk's rows are stored, and a retry under the
+// same token stores none of them again.
+func TestStoreInsertWritesEveryChunkOnce(t *testing.T) {
+	s := newStore(t)
+	createTable(t, s, schema.DeadLetters)
+	ctx := context.Background()
+	var batch []arrow.RecordBatch
+	for _, n := range []int{3, 1, 7} {
+		rec := deadLetters(n, fmt.Sprint("chunk-of-", n))
+		defer rec.Release()
+		batch = append(batch, rec)
+	}
+	for range 2 {
+		if err := s.Insert(ctx, schema.DeadLetters, batch, "chunks"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := query(t, s, "SELECT reason, count() FROM dead_letters GROUP BY reason ORDER BY reason")
+	if want := "chunk-of-1\t1\nchunk-of-3\t3\nchunk-of-7\t7\n"; got != want {
+		t.Errorf("stored per chunk:\n%s\nwant\n%s", got, want)
 	}
 }
 
@@ -111,7 +134,7 @@ func TestStoreInsertKeepsEveryColumnType(t *testing.T) {
 	schema.AppendOne(schema.LeadUpdates, b, &row)
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	if err := s.Insert(context.Background(), schema.LeadUpdates, rec, "t"); err != nil {
+	if err := s.Insert(context.Background(), schema.LeadUpdates, []arrow.RecordBatch{rec}, "t"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -158,7 +181,7 @@ func TestStoreErrorsNameWhatFailed(t *testing.T) {
 	}
 	rec := deadLetters(1, "x")
 	defer rec.Release()
-	err := s.Insert(ctx, schema.DeadLetters, rec, "t")
+	err := s.Insert(ctx, schema.DeadLetters, []arrow.RecordBatch{rec}, "t")
 	if !errors.As(err, &qe) || !strings.Contains(err.Error(), "dead_letters") {
 		t.Errorf("Insert into a missing table: %v, want a *chdb.QueryError naming dead_letters", err)
 	}

@@ -177,31 +177,38 @@ func connect(ctx context.Context, opts *Options, database string) (driver.Conn, 
 // Database returns the database the Store is bound to.
 func (s *Store) Database() string { return s.database }
 
-// Insert writes rec into t as one native-protocol INSERT with insert_deduplication_token set to
-// token, so a retried batch is stored once (for MergeTree tables with a deduplication window).
-// Columns are converted to the types the server reports for the table, so a column the server
-// holds with another type than schema says fails here rather than being silently cast.
-func (s *Store) Insert(ctx context.Context, t *schema.Table, rec arrow.RecordBatch, token string) error {
-	if err := checkRecord(t, rec); err != nil {
-		return fmt.Errorf("insert into %s: %w", t.Name, err)
+// Insert writes the rows of batch into t as one native-protocol INSERT with
+// insert_deduplication_token set to token, so a retried batch is stored once (for MergeTree
+// tables with a deduplication window). Columns are converted to the types the server reports for
+// the table, so a column the server holds with another type than schema says fails here rather
+// than being silently cast.
+func (s *Store) Insert(ctx context.Context, t *schema.Table, batch []arrow.RecordBatch, token string) error {
+	rows := int64(0)
+	for _, rec := range batch {
+		if err := checkRecord(t, rec); err != nil {
+			return fmt.Errorf("insert into %s: %w", t.Name, err)
+		}
+		rows += rec.NumRows()
 	}
-	if rec.NumRows() == 0 {
+	if rows == 0 {
 		return nil
 	}
 	if token != "" {
 		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplication_token": token}))
 	}
-	batch, err := s.conn.PrepareBatch(ctx, insertQuery(t))
+	b, err := s.conn.PrepareBatch(ctx, insertQuery(t))
 	if err != nil {
 		return fmt.Errorf("insert into %s: prepare: %w", t.Name, err)
 	}
-	if err := appendRecord(batch, t, rec); err != nil {
-		// Abort drops the connection mid-INSERT, so the server stores none of the rows.
-		_ = batch.Abort()
-		return fmt.Errorf("insert into %s: %w", t.Name, err)
+	for _, rec := range batch {
+		if err := appendRecord(b, t, rec); err != nil {
+			// Abort drops the connection mid-INSERT, so the server stores none of the rows.
+			_ = b.Abort()
+			return fmt.Errorf("insert into %s: %w", t.Name, err)
+		}
 	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("insert %d rows into %s: %w", rec.NumRows(), t.Name, err)
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("insert %d rows into %s: %w", rows, t.Name, err)
 	}
 	return nil
 }

@@ -66,7 +66,12 @@ func AppendBlock(dst []byte, rec arrow.RecordBatch, cols []Column, lo, hi int) (
 func appendColumn(dst []byte, arr arrow.Array, t string, lo, hi int) ([]byte, error) {
 	if inner, ok := unwrap(t, "Nullable"); ok {
 		dst = appendNullMap(dst, arr, lo, hi)
-		return appendValues(dst, arr, inner, lo, hi)
+		start := len(dst)
+		dst, err := appendValues(dst, arr, inner, lo, hi)
+		if err == nil {
+			zeroNulls(dst[start:], arr, lo, hi)
+		}
+		return dst, err
 	}
 	if arr.NullN() > 0 {
 		for i := lo; i < hi; i++ {
@@ -78,8 +83,7 @@ func appendColumn(dst []byte, arr arrow.Array, t string, lo, hi int) ([]byte, er
 	return appendValues(dst, arr, t, lo, hi)
 }
 
-// appendValues appends the values of rows [lo, hi), whatever their validity: a Nullable column's
-// null rows carry whatever value Arrow holds there, which the engine ignores.
+// appendValues appends the values of rows [lo, hi), whatever their validity.
 func appendValues(dst []byte, arr arrow.Array, t string, lo, hi int) ([]byte, error) {
 	switch a := arr.(type) {
 	case *array.Uint64:
@@ -156,6 +160,34 @@ func appendFixed[T uint16 | uint32 | uint64 | int64 | float64 | arrow.Timestamp]
 func littleEndian() bool {
 	x := uint16(1)
 	return *(*byte)(unsafe.Pointer(&x)) == 1
+}
+
+// zeroNulls sets the values of a Nullable column's null rows to zero. Arrow leaves a null slot of
+// a fixed-width array holding whatever its buffer held (reused memory, for the pipeline's
+// builders), and the engine stores that value under the NULL, where assumeNotNull and the like
+// would show it. Variable-width values of null rows are already empty.
+func zeroNulls(vals []byte, arr arrow.Array, lo, hi int) {
+	if arr.NullN() == 0 || hi == lo {
+		return
+	}
+	var width int
+	switch arr.(type) {
+	case *array.Uint64, *array.Int64, *array.Float64, *array.Timestamp:
+		width = 8
+	case *array.Uint32:
+		width = 4
+	case *array.Uint16:
+		width = 2
+	case *array.Boolean:
+		width = 1
+	default:
+		return
+	}
+	for i := lo; i < hi; i++ {
+		if arr.IsNull(i) {
+			clear(vals[(i-lo)*width : (i-lo+1)*width])
+		}
+	}
 }
 
 // appendNullMap appends one byte per row, 1 where the row is null.

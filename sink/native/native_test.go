@@ -299,3 +299,28 @@ func TestEmptyBlock(t *testing.T) {
 		t.Errorf("block of no rows starts %q, want the prefix, 15 columns and 0 rows", got[:min(len(got), 8)])
 	}
 }
+
+// A null row's value slot can hold anything (Arrow does not clear it, and reused buffers are not
+// zero); the block carries zero there, so the engine never stores stale bytes under a NULL.
+func TestNullRowsCarryZero(t *testing.T) {
+	vals := memory.NewBufferBytes(arrow.Uint64Traits.CastToBytes([]uint64{5, 0xdeadbeef, 7}))
+	valid := memory.NewBufferBytes([]byte{0b101})
+	arr := array.NewUint64Data(array.NewData(arrow.PrimitiveTypes.Uint64, 3, []*memory.Buffer{valid, vals}, nil, 1, 0))
+	defer arr.Release()
+	rec := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Uint64, Nullable: true}}, nil), []arrow.Array{arr}, 3)
+	defer rec.Release()
+	got, err := native.AppendBlock(nil, rec, []native.Column{{Name: "x", Type: "Nullable(UInt64)"}}, 0, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []byte{1, 3, 1, 'x', 16}
+	want = append(want, "Nullable(UInt64)"...)
+	want = append(want, 0, 1, 0) // null map
+	want = append(want, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0)
+	if !bytes.Equal(got, want) {
+		t.Errorf("block\n%s\nwant\n%s", hex.Dump(got), hex.Dump(want))
+	}
+	if v := arr.Value(1); v != 0xdeadbeef {
+		t.Errorf("the batch itself changed: slot 1 holds %#x", v)
+	}
+}
