@@ -48,7 +48,10 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // handed whole to the flusher. A generation is only touched under Pipeline.mu while it fills and
 // only by the flusher after that.
 type generation struct {
-	tables  [numTables]genTable
+	tables [numTables]genTable
+	// hints, shared by the pipeline's generations, size each new builder from the chunks
+	// sealed before it; nil sizes nothing. Read and written while the generation fills.
+	hints   *[numTables]chunkHint
 	records int
 	rows    int
 	// positions are the records' WAL positions. Records are not added in position order:
@@ -67,7 +70,8 @@ type genTable struct {
 	// mem.n - sealed is what the builder holds.
 	chunks  []arrow.RecordBatch
 	sealed  int64
-	pending int // rows in b
+	pending int  // rows in b
+	reserve bool // b is empty and to be sized from the hint before its first row
 	rows    int
 	// first and last are the lowest and highest positions of the records with rows here.
 	first, last wal.Position
@@ -85,8 +89,21 @@ type genTable struct {
 // are the same few sizes every time, which is what the buffer pool reuses best.
 const chunkBytes = 2 << 20
 
-func newGeneration(pool *bufferPool) *generation {
-	g := &generation{}
+// chunkHint is what the last chunk sealed of a table says about the next: how many rows make
+// about chunkBytes, and how much string data each column then holds. A builder reserved from it
+// takes its buffers once, at about their final size, instead of doubling them from small: no
+// copies while it fills, and a quarter of the memory a doubled buffer leaves unused on average.
+type chunkHint struct {
+	rows int
+	data []int // per column; 0 for columns without string data
+}
+
+// minChunkRows and maxChunkRows bound a hint's rows, so that one odd chunk cannot make the next absurdly small or
+// large.
+const minChunkRows, maxChunkRows = 16, 1 << 16
+
+func newGeneration(pool *bufferPool, hints *[numTables]chunkHint) *generation {
+	g := &generation{hints: hints}
 	for i := range g.tables {
 		g.tables[i].mem = &countingAllocator{pool: pool}
 	}
@@ -147,19 +164,94 @@ func (g *generation) builder(i int) *array.RecordBuilder {
 	t := &g.tables[i]
 	if t.b == nil {
 		t.b = tables[i].NewBuilder(t.mem)
+		t.reserve = true
+	}
+	if t.reserve {
+		t.reserve = false
+		if g.hints != nil && g.hints[i].rows > 0 {
+			reserve(t.b, &g.hints[i])
+		}
 	}
 	return t.b
 }
 
-// seal turns table i's builder into a chunk, if it has rows.
-func (g *generation) seal(i int) {
+// reserve sizes an empty builder for a chunk like the hint's, with an eighth to spare.
+func reserve(b *array.RecordBuilder, h *chunkHint) {
+	rows := h.rows + h.rows/8
+	for i, f := range b.Fields() {
+		f.Reserve(rows)
+		if sb, ok := f.(*array.StringBuilder); ok && i < len(h.data) && h.data[i] > 0 {
+			sb.ReserveData(h.data[i] + h.data[i]/8)
+		}
+	}
+}
+
+// chunkFull reports whether table i's builder makes a chunk: its hint's rows, or chunkBytes of
+// memory when there is no hint or the rows turned out much larger than the hint's.
+func (g *generation) chunkFull(i int) bool {
+	t := &g.tables[i]
+	held := t.mem.n.Load() - t.sealed
+	if g.hints != nil && g.hints[i].rows > 0 {
+		return t.pending >= g.hints[i].rows || held >= 2*chunkBytes
+	}
+	return held >= chunkBytes
+}
+
+// seal turns table i's builder into a chunk, if it has rows. A chunk sealed for being full
+// updates the table's hint; the last, partial chunk of a generation (learn false) does not.
+func (g *generation) seal(i int, learn bool) {
 	t := &g.tables[i]
 	if t.pending == 0 {
 		return
 	}
-	t.chunks = append(t.chunks, t.b.NewRecordBatch())
+	rec := t.b.NewRecordBatch()
+	t.chunks = append(t.chunks, rec)
 	t.pending = 0
+	t.reserve = true
 	t.sealed = t.mem.n.Load()
+	if learn && g.hints != nil {
+		g.hints[i].learn(rec)
+	}
+}
+
+// learn sets the hint from a full chunk: rows scaled to make chunkBytes of data, and each
+// column's string data scaled alike.
+func (h *chunkHint) learn(rec arrow.RecordBatch) {
+	rows, used := int(rec.NumRows()), recordBytes(rec)
+	if rows == 0 || used == 0 {
+		return
+	}
+	next := min(max(rows*chunkBytes/used, minChunkRows), maxChunkRows)
+	h.rows = next
+	if len(h.data) != int(rec.NumCols()) {
+		h.data = make([]int, rec.NumCols())
+	}
+	for c, col := range rec.Columns() {
+		h.data[c] = 0
+		if s, ok := col.(*array.String); ok {
+			h.data[c] = int(int64(len(s.ValueBytes())) * int64(next) / int64(rows))
+		}
+	}
+}
+
+// recordBytes is the memory rec's buffers use, not counting their spare capacity.
+func recordBytes(rec arrow.RecordBatch) int {
+	var n int
+	var walk func(d arrow.ArrayData)
+	walk = func(d arrow.ArrayData) {
+		for _, b := range d.Buffers() {
+			if b != nil {
+				n += b.Len()
+			}
+		}
+		for _, c := range d.Children() {
+			walk(c)
+		}
+	}
+	for _, c := range rec.Columns() {
+		walk(c.Data())
+	}
+	return n
 }
 
 // addRows appends one callback's rows.
@@ -199,8 +291,8 @@ func (g *generation) counted(i int, pos wal.Position, h uint64, n int) {
 	t.pending += n
 	t.sum += h
 	g.rows += n
-	if t.mem.n.Load()-t.sealed >= chunkBytes {
-		g.seal(i)
+	if g.chunkFull(i) {
+		g.seal(i, true)
 	}
 }
 
@@ -225,7 +317,7 @@ func (g *generation) token(i int) string {
 
 // build returns table i's rows as batches, sealing the builder's.
 func (g *generation) build(i int) []arrow.RecordBatch {
-	g.seal(i)
+	g.seal(i, false)
 	return g.tables[i].chunks
 }
 

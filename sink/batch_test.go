@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/leadhouse/leadhouse/flatten"
@@ -30,7 +29,7 @@ func TestTokenDependsOnlyOnTheRecords(t *testing.T) {
 		body string
 	}
 	build := func(recs ...rec) *generation {
-		g := newGeneration(newBufferPool(64 << 20))
+		g := newGeneration(newBufferPool(64<<20), &[numTables]chunkHint{})
 		for _, r := range recs {
 			var id uint64
 			fmt.Sscanf(r.body, "cb-%d", &id)
@@ -67,7 +66,7 @@ func TestTokenDependsOnlyOnTheRecords(t *testing.T) {
 }
 
 func TestGenerationCountsItsArrowMemory(t *testing.T) {
-	g := newGeneration(newBufferPool(64 << 20))
+	g := newGeneration(newBufferPool(64<<20), &[numTables]chunkHint{})
 	body := []byte("not a callback")
 	for i := range 100 {
 		pos := wal.Position{Segment: 1, Offset: int64(i)}
@@ -110,11 +109,12 @@ func BenchmarkBatch1000Callbacks(b *testing.B) {
 	var buffered, encoded int64
 	var buf []byte // kept across iterations, as the embedded store keeps it
 	pool := newBufferPool(64 << 20)
+	var hints [numTables]chunkHint
 	rows := 0
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		g := newGeneration(pool)
+		g := newGeneration(pool, &hints)
 		for i, r := range all {
 			pos := wal.Position{Segment: 1, Offset: int64(i) * 8000}
 			g.addRows(pos, recordHash(pos, bodies[i]), r, at)
@@ -163,7 +163,7 @@ func TestGenerationSealsChunksAsItFills(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	g := newGeneration(newBufferPool(64 << 20))
+	g := newGeneration(newBufferPool(64<<20), &[numTables]chunkHint{})
 	const n = 1500 // ~11 MB of raw bodies in lead_updates
 	var ids []string
 	for i := range n {
@@ -182,7 +182,7 @@ func TestGenerationSealsChunksAsItFills(t *testing.T) {
 	}
 	var got []string
 	for k, c := range chunks {
-		if size := recordSize(c); size > 2*chunkBytes {
+		if size := recordBytes(c); size > 2*chunkBytes {
 			t.Errorf("chunk %d holds %d bytes, over twice chunkBytes", k, size)
 		}
 		col := c.Column(c.Schema().FieldIndices("callback_id")[0]).(*array.String)
@@ -202,21 +202,49 @@ func TestGenerationSealsChunksAsItFills(t *testing.T) {
 	}
 }
 
-func recordSize(rec arrow.RecordBatch) int {
-	var n int
-	var walk func(d arrow.ArrayData)
-	walk = func(d arrow.ArrayData) {
-		for _, b := range d.Buffers() {
-			if b != nil {
-				n += b.Len()
+// After one generation the hints size the next one's chunks: each full chunk has the hint's rows,
+// and its buffers, reserved once, hold little spare capacity.
+func TestHintsSizeTheNextGenerationsChunks(t *testing.T) {
+	body, err := os.ReadFile("../flatten/testdata/seed_callback.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	pool := newBufferPool(64 << 20)
+	var hints [numTables]chunkHint
+	fill := func() *generation {
+		g := newGeneration(pool, &hints)
+		for i := range 1200 {
+			b := bytes.Replace(body, []byte(`"lead_id":1402361,`), fmt.Appendf(nil, `"lead_id":%d,`, 1_000_000+i), 1)
+			r, err := flatten.Flatten(b, at)
+			if err != nil {
+				t.Fatal(err)
 			}
+			pos := wal.Position{Segment: 1, Offset: int64(i) * 8000}
+			g.addRows(pos, recordHash(pos, b), r, at)
 		}
-		for _, c := range d.Children() {
-			walk(c)
+		return g
+	}
+	fill().release()
+	h := hints[tLeads]
+	if h.rows < minChunkRows || h.rows > maxChunkRows {
+		t.Fatalf("lead_updates hint of %d rows after a generation", h.rows)
+	}
+	raw := schema.LeadUpdates.ArrowSchema().FieldIndices("raw")[0]
+	if h.data[raw] < h.rows*len(body)*9/10 {
+		t.Fatalf("hint for the raw column: %v bytes for %d rows of %d-byte bodies", h.data, h.rows, len(body))
+	}
+
+	g := fill()
+	defer g.release()
+	chunks := g.build(tLeads)
+	for k, c := range chunks[:len(chunks)-1] {
+		if int(c.NumRows()) != h.rows {
+			t.Errorf("chunk %d has %d rows, want the hint's %d", k, c.NumRows(), h.rows)
+		}
+		col := c.Column(raw).(*array.String)
+		if used, held := len(col.ValueBytes()), col.Data().Buffers()[2].Cap(); held > used*3/2 {
+			t.Errorf("chunk %d: raw bodies use %d bytes of a %d-byte buffer", k, used, held)
 		}
 	}
-	for _, c := range rec.Columns() {
-		walk(c.Data())
-	}
-	return n
 }

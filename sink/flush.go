@@ -47,7 +47,7 @@ func (p *Pipeline) flushLoop(ctx context.Context) {
 			timer.Stop()
 			continue
 		}
-		p.fill, p.flushing = newGeneration(p.pool), g
+		p.fill, p.flushing = newGeneration(p.pool, &p.hints), g
 		p.mu.Unlock()
 
 		if err := p.flush(ctx, g); err != nil {

@@ -102,8 +102,10 @@ type Pipeline struct {
 	store   Store
 	log     *wal.Log
 	tracker *wal.Tracker
-	// pool hands the Arrow buffers of flushed generations to the next ones.
-	pool *bufferPool
+	// pool hands the Arrow buffers of flushed generations to the next ones, and hints size
+	// their builders; hints is guarded by mu, like the filling generation that uses it.
+	pool  *bufferPool
+	hints [numTables]chunkHint
 
 	// gate is held shared by every Submit from its log append until it has decided who adds the
 	// record, and exclusively by the replayer while it switches to live mode and by Close. So no
@@ -157,9 +159,8 @@ func New(store Store, log *wal.Log, tracker *wal.Tracker, opts Options) (*Pipeli
 		return nil, errors.New("new pipeline: store, log and tracker are required")
 	}
 	committed := log.Committed()
-	pool := newBufferPool(opts.MaxBytes)
-	return &Pipeline{
-		pool:           pool,
+	p := &Pipeline{
+		pool:           newBufferPool(opts.MaxBytes),
 		opts:           opts,
 		store:          store,
 		log:            log,
@@ -170,15 +171,17 @@ func New(store Store, log *wal.Log, tracker *wal.Tracker, opts Options) (*Pipeli
 		lastAdded:      committed,
 		recovering:     true,
 		replayedStored: committed,
-		fill:           newGeneration(pool),
-		memFreed:       make(chan struct{}),
-		kick:           make(chan struct{}, 1),
-		spillStart:     make(chan struct{}, 1),
-		wentLive:       make(chan struct{}, 1),
-		drain:          make(chan struct{}),
-		replayDone:     make(chan struct{}),
-		flushDone:      make(chan struct{}),
-	}, nil
+
+		memFreed:   make(chan struct{}),
+		kick:       make(chan struct{}, 1),
+		spillStart: make(chan struct{}, 1),
+		wentLive:   make(chan struct{}, 1),
+		drain:      make(chan struct{}),
+		replayDone: make(chan struct{}),
+		flushDone:  make(chan struct{}),
+	}
+	p.fill = newGeneration(p.pool, &p.hints)
+	return p, nil
 }
 
 // Start starts the replayer and the flusher. They run until Close, or until ctx is cancelled,

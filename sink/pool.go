@@ -16,46 +16,53 @@ import (
 // pages, the runtime and Arrow both zeroing them, and the garbage collector working through
 // tens of megabytes per flush. With it a steady load reuses the same memory.
 //
-// Buffers are pooled by power-of-two capacity from minPooled up, which is also how Arrow's
-// builders grow them, so little capacity is wasted. The pool holds at most limit bytes; what a
-// full pool is given goes back to the garbage collector.
+// Buffers are pooled by size class: four classes per power of two from 4 KiB up (4, 5, 6, 7,
+// 8, 10, 12, 14, 16 KiB, ...), so a buffer sized to its contents (see chunkHint) wastes at most a
+// fifth of itself, and a buffer grown by doubling lands exactly on a class. The pool holds at
+// most limit bytes; what a full pool is given goes back to the garbage collector.
 type bufferPool struct {
 	limit int64
 
 	mu   sync.Mutex
-	free [maxClass + 1][][]byte // free[c] holds buffers of capacity 1<<c
-	held int64                  // bytes in free, guarded by mu
+	free [numClasses][][]byte // free[c] holds buffers of capacity classCap(c)
+	held int64                // bytes in free, guarded by mu
 }
 
 const (
-	// minClass is the smallest pooled capacity, 4 KiB: smaller buffers are cheap for the Go
+	// minPooled is the smallest pooled capacity, 4 KiB: smaller buffers are cheap for the Go
 	// allocator, and rounding every small buffer up to a class would inflate the size of small
 	// generations.
-	minClass = 12
-	// maxClass is the largest pooled capacity, 1 GiB.
-	maxClass = 30
+	minPooled = 4 << 10
+	// maxPooledExp bounds the pooled capacities below 1<<maxPooledExp, 1 GiB.
+	maxPooledExp = 30
+	// numClasses counts the classes: four for each power of two between 2^11 and 2^30.
+	numClasses = (maxPooledExp - 11) * 4
 	// alignment is Arrow's buffer alignment, which memory.GoAllocator also gives.
 	alignment = 64
 )
 
 func newBufferPool(limit int64) *bufferPool { return &bufferPool{limit: limit} }
 
-// class is the pool class for a buffer of size bytes, or -1 when it is not pooled.
-func class(size int) int {
-	if size < 1<<minClass {
-		return -1
+// class is the pool class of a buffer of size bytes and the capacity of that class, or -1 when
+// size is not pooled. Between 2^e and 2^(e+1) the classes are 2^e plus one to four quarters of
+// 2^e.
+func class(size int) (c, capacity int) {
+	if size < minPooled {
+		return -1, size
 	}
-	c := bits.Len(uint(size - 1))
-	if c > maxClass {
-		return -1
+	e := bits.Len(uint(size-1)) - 1 // 2^e < size <= 2^(e+1)
+	if e+1 > maxPooledExp {
+		return -1, size
 	}
-	return c
+	step := 1 << (e - 2)
+	q := (size - 1<<e + step - 1) / step // 1..4
+	return (e-11)*4 + q - 1, 1<<e + q*step
 }
 
 // get returns a buffer of length size whose capacity is its class size. A new buffer is zeroed,
 // a reused one is not.
 func (p *bufferPool) get(size int) []byte {
-	c := class(size)
+	c, capacity := class(size)
 	if c < 0 {
 		return alignedBuffer(size, size)
 	}
@@ -73,13 +80,13 @@ func (p *bufferPool) get(size int) []byte {
 		return b[:size]
 	}
 	p.mu.Unlock()
-	return alignedBuffer(size, 1<<c)
+	return alignedBuffer(size, capacity)
 }
 
 // put gives b back; b must not be used afterwards.
 func (p *bufferPool) put(b []byte) {
-	c := class(cap(b))
-	if c < 0 || cap(b) != 1<<c {
+	c, capacity := class(cap(b))
+	if c < 0 || cap(b) != capacity {
 		return
 	}
 	p.mu.Lock()

@@ -10,11 +10,11 @@ func TestBufferPoolReusesBuffersByClass(t *testing.T) {
 	tests := []struct {
 		size, cap int
 	}{
-		{1, 1},       // under 4 KiB: not pooled, exactly the size asked
-		{4095, 4095}, // still under
-		{4096, 4096}, // the smallest class
-		{4097, 8192}, // rounded up to the next power of two
-		{100000, 1 << 17},
+		{1, 1},           // under 4 KiB: not pooled, exactly the size asked
+		{4095, 4095},     // still under
+		{4096, 4096},     // the smallest class
+		{4097, 5120},     // a quarter step up
+		{100000, 114688}, // 64 KiB and three quarters of it
 	}
 	for _, tt := range tests {
 		b := p.get(tt.size)
@@ -26,17 +26,14 @@ func TestBufferPoolReusesBuffersByClass(t *testing.T) {
 		}
 	}
 
-	b := p.get(5000)
-	for i := range b {
-		b[i] = 0xff
-	}
+	b := p.get(6500)
 	first := unsafe.SliceData(b)
 	p.put(b)
-	if p.heldBytes() != 8192 {
-		t.Errorf("pool holds %d bytes after one 8 KiB buffer came back, want 8192", p.heldBytes())
+	if p.heldBytes() != 7168 {
+		t.Errorf("pool holds %d bytes after one 7 KiB buffer came back, want 7168", p.heldBytes())
 	}
-	again := p.get(6000)
-	if unsafe.SliceData(again) != first || len(again) != 6000 {
+	again := p.get(6200)
+	if unsafe.SliceData(again) != first || len(again) != 6200 {
 		t.Error("a buffer of the same class was not reused")
 	}
 	if p.heldBytes() != 0 {
@@ -65,20 +62,48 @@ func TestBufferPoolKeepsAtMostItsLimit(t *testing.T) {
 func TestCountingAllocatorCountsWhatItHolds(t *testing.T) {
 	a := &countingAllocator{pool: newBufferPool(1 << 20)}
 	b := a.Allocate(5000)
-	if a.n.Load() != 8192 {
-		t.Errorf("holds %d bytes after allocating 5000 (class 8192), want 8192", a.n.Load())
+	if a.n.Load() != 5120 {
+		t.Errorf("holds %d bytes after allocating 5000 (class 5120), want 5120", a.n.Load())
 	}
 	b[4999] = 7
-	b = a.Reallocate(7000, b) // fits in the capacity: same buffer, grown in place
-	if a.n.Load() != 8192 || len(b) != 7000 || b[4999] != 7 {
+	b = a.Reallocate(5100, b) // fits in the capacity: same buffer, grown in place
+	if a.n.Load() != 5120 || len(b) != 5100 || b[4999] != 7 {
 		t.Errorf("in-place reallocate: holds %d, len %d, kept %d", a.n.Load(), len(b), b[4999])
 	}
-	b = a.Reallocate(20000, b) // moves to the 32 KiB class, keeping the contents
-	if a.n.Load() != 32768 || len(b) != 20000 || b[4999] != 7 {
+	b = a.Reallocate(20000, b) // moves to the 20 KiB class, keeping the contents
+	if a.n.Load() != 20480 || len(b) != 20000 || b[4999] != 7 {
 		t.Errorf("moving reallocate: holds %d, len %d, kept %d", a.n.Load(), len(b), b[4999])
 	}
 	a.Free(b)
 	if a.n.Load() != 0 {
 		t.Errorf("holds %d bytes after freeing everything", a.n.Load())
+	}
+}
+
+func TestClassesAreQuarterStepsOfPowersOfTwo(t *testing.T) {
+	tests := []struct{ size, class, capacity int }{
+		{4095, -1, 4095},
+		{4096, 3, 4096},
+		{4097, 4, 5120},
+		{5120, 4, 5120},
+		{5121, 5, 6144},
+		{8192, 7, 8192},
+		{8193, 8, 10240},
+		{3 << 20, 41, 3 << 20},
+		{1 << 30, numClasses - 1, 1 << 30},
+		{1<<30 + 1, -1, 1<<30 + 1},
+	}
+	for _, tt := range tests {
+		c, capacity := class(tt.size)
+		if c != tt.class || capacity != tt.capacity {
+			t.Errorf("class(%d) = %d, %d; want %d, %d", tt.size, c, capacity, tt.class, tt.capacity)
+		}
+	}
+	// Every class's capacity is in its own class, so put finds the class get used.
+	for size := minPooled; size < 1<<22; size += 61 {
+		c, capacity := class(size)
+		if c2, cap2 := class(capacity); c2 != c || cap2 != capacity || capacity < size || capacity%alignment != 0 {
+			t.Fatalf("size %d: class %d of capacity %d, whose own class is %d of %d", size, c, capacity, c2, cap2)
+		}
 	}
 }
