@@ -49,7 +49,12 @@ func TestConversionRoundTripsThroughDriverColumns(t *testing.T) {
 			if !slices.Equal(names, columnNames(tc.table)) {
 				t.Fatalf("engine columns %v, schema %v", names, columnNames(tc.table))
 			}
-			cols := engineColumns(t, names, types, rec)
+			// Appended as two chunks, the second a slice that starts mid-batch, so that
+			// conversion honours array offsets and appends accumulate.
+			first, second := rec.NewSlice(0, 23), rec.NewSlice(23, rows)
+			defer first.Release()
+			defer second.Release()
+			cols := engineColumns(t, names, types, first, second)
 			// Encoding first: a LowCardinality column only builds the keys Row reads when it
 			// encodes.
 			block := encodeNative(t, cols)

@@ -187,7 +187,7 @@ var serverContext = &column.ServerContext{Timezone: time.UTC}
 
 // engineColumns converts rec into clickhouse-go columns of the given types, exactly as Insert
 // fills a batch's columns.
-func engineColumns(tb testing.TB, names, types []string, rec arrow.RecordBatch) []column.Interface {
+func engineColumns(tb testing.TB, names, types []string, recs ...arrow.RecordBatch) []column.Interface {
 	tb.Helper()
 	cols := make([]column.Interface, len(types))
 	for i, typ := range types {
@@ -195,8 +195,11 @@ func engineColumns(tb testing.TB, names, types []string, rec arrow.RecordBatch) 
 		if err != nil {
 			tb.Fatalf("column %s %s: %v", names[i], typ, err)
 		}
-		if err := appendColumn(bareColumn{col}, rec.Column(i), typ); err != nil {
-			tb.Fatalf("column %s %s: %v", names[i], typ, err)
+		// Each batch is appended in turn, as Store.Insert appends a generation's chunks.
+		for _, rec := range recs {
+			if err := appendColumn(bareColumn{col}, rec.Column(i), typ); err != nil {
+				tb.Fatalf("column %s %s: %v", names[i], typ, err)
+			}
 		}
 		cols[i] = col
 	}

@@ -126,7 +126,7 @@ func appendValues(dst []byte, arr arrow.Array, t string, lo, hi int) ([]byte, er
 		if !ok {
 			return dst, fmt.Errorf("cannot send Arrow list as %s", t)
 		}
-		offs := a.Offsets()
+		offs := listOffsets(a.Offsets(), a)
 		dst = appendOffsets(dst, offs, lo, hi)
 		return appendColumn(dst, a.ListValues(), inner, int(offs[lo]), int(offs[hi]))
 	}
@@ -235,6 +235,12 @@ func appendOffsets(dst []byte, offs []int32, lo, hi int) []byte {
 	return dst
 }
 
+// listOffsets returns a list or map array's offsets from its first row: Arrow's Offsets() is the
+// whole buffer, also when the array is a slice that starts further in.
+func listOffsets(offs []int32, arr arrow.Array) []int32 {
+	return offs[arr.Data().Offset():]
+}
+
 // appendMap writes a Map(K, V) the way the engine stores it, as Array(Tuple(K, V)): the offsets,
 // then every key, then every value.
 func appendMap(dst []byte, a *array.Map, t string, lo, hi int) ([]byte, error) {
@@ -247,7 +253,7 @@ func appendMap(dst []byte, a *array.Map, t string, lo, hi int) ([]byte, error) {
 		return dst, fmt.Errorf("cannot parse map type %s", t)
 	}
 	kt, vt = strings.TrimSpace(kt), strings.TrimSpace(vt)
-	offs := a.Offsets()
+	offs := listOffsets(a.Offsets(), a)
 	start, end := offs[lo], offs[hi]
 	dst = appendOffsets(dst, offs, lo, hi)
 	var err error

@@ -130,14 +130,27 @@ func TestBlocksRoundTripThroughTheEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, step := range []int{1, 3, rows} {
+	// step 0 encodes slices of the batch (arrays whose data starts mid-buffer) whole.
+	for _, step := range []int{1, 3, rows, 0} {
 		if err := eng.Exec(ctx, "TRUNCATE TABLE "+db+".got"); err != nil {
 			t.Fatal(err)
 		}
 		var data []byte
-		for lo := 0; lo < rows; lo += step {
+		for lo := 0; lo < rows && step > 0; lo += step {
 			var err error
 			if data, err = native.AppendBlock(data, rec, columns(), lo, min(lo+step, rows)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, r := range [][2]int{{0, 4}, {4, 9}, {9, rows}} {
+			if step != 0 {
+				break
+			}
+			part := rec.NewSlice(int64(r[0]), int64(r[1]))
+			var err error
+			data, err = native.AppendBlock(data, part, columns(), 0, int(part.NumRows()))
+			part.Release()
+			if err != nil {
 				t.Fatal(err)
 			}
 		}
