@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -311,7 +310,7 @@ func BenchmarkInsertEmbeddedFormats(b *testing.B) {
 	}
 	for _, f := range formats {
 		b.Run(f.name, func(b *testing.B) {
-			cpu0 := cpuTime()
+			cpu0 := chdbtest.CPUTime()
 			i := 0
 			for b.Loop() {
 				i++
@@ -322,18 +321,9 @@ func BenchmarkInsertEmbeddedFormats(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(callbacks*b.N)/b.Elapsed().Seconds(), "callbacks/s")
-			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+			b.ReportMetric(float64((chdbtest.CPUTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 		})
 	}
-}
-
-// cpuTime is the user plus system CPU time the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func appendRows(m map[*schema.Table]*array.RecordBuilder, r *schema.Rows) {

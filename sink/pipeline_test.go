@@ -89,7 +89,7 @@ func (s *fakeStore) Insert(ctx context.Context, t *schema.Table, batch []arrow.R
 	rows, size := 0, 0
 	for _, rec := range batch {
 		rows += int(rec.NumRows())
-		size += recordBytes(rec)
+		size += sink.RecordBytes(rec)
 	}
 	s.attempts = append(s.attempts, attempt{t.Name, token, rows, size, err})
 	on := s.onInsert
@@ -116,25 +116,6 @@ func (s *fakeStore) keep(t *schema.Table, rec arrow.RecordBatch) {
 	for i := range ids.Len() {
 		s.stored[t.Name] = append(s.stored[t.Name], ids.Value(i))
 	}
-}
-
-func recordBytes(rec arrow.RecordBatch) int {
-	var n int
-	var walk func(d arrow.ArrayData)
-	walk = func(d arrow.ArrayData) {
-		for _, b := range d.Buffers() {
-			if b != nil {
-				n += b.Len()
-			}
-		}
-		for _, c := range d.Children() {
-			walk(c)
-		}
-	}
-	for _, c := range rec.Columns() {
-		walk(c.Data())
-	}
-	return n
 }
 
 func (s *fakeStore) Exec(context.Context, string) error             { return nil }

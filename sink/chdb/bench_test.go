@@ -3,7 +3,6 @@ package chdb_test
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
@@ -77,7 +76,7 @@ func BenchmarkInsertArrow(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.SetBytes(int64(len(data)))
-				cpu0 := cpuTime()
+				cpu0 := chdbtest.CPUTime()
 				for b.Loop() {
 					n, err := m.insert(ctx, eng, "INSERT INTO "+db+".leads", "ArrowStream", data)
 					if err != nil {
@@ -90,17 +89,8 @@ func BenchmarkInsertArrow(b *testing.B) {
 				b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 				// CPU time of the whole process (engine threads included) per
 				// insert; less sensitive than wall time to a busy machine.
-				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+				b.ReportMetric(float64((chdbtest.CPUTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 			})
 		}
 	}
-}
-
-// cpuTime is the user plus system CPU time the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
