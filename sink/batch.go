@@ -110,11 +110,23 @@ func newGeneration(pool *bufferPool, hints *[numTables]chunkHint) *generation {
 	return g
 }
 
-// bytes is the memory the generation's Arrow buffers hold.
+// bytes is the memory the generation's Arrow buffers hold, except the room a builder reserved
+// from its hint and has not filled yet: that is estimated from the hint's bytes per row. Counting
+// a fresh reservation whole would make a generation of one record look a chunk per table big,
+// and flush or spill it as if it were full.
 func (g *generation) bytes() int64 {
 	var n int64
 	for i := range g.tables {
-		n += g.tables[i].mem.n.Load()
+		t := &g.tables[i]
+		held := t.mem.n.Load()
+		if g.hints != nil && g.hints[i].rows > 0 {
+			if building := held - t.sealed; building > 0 {
+				if used := int64(t.pending) * chunkBytes / int64(g.hints[i].rows); used < building {
+					held -= building - used
+				}
+			}
+		}
+		n += held
 	}
 	return n
 }
@@ -175,14 +187,38 @@ func (g *generation) builder(i int) *array.RecordBuilder {
 	return t.b
 }
 
-// reserve sizes an empty builder for a chunk like the hint's, with an eighth to spare.
+// reserve sizes an empty builder for a chunk like the hint's, with an eighth to spare. Resize
+// sizes exactly; Reserve would round the rows up to a power of two.
 func reserve(b *array.RecordBuilder, h *chunkHint) {
 	rows := h.rows + h.rows/8
 	for i, f := range b.Fields() {
-		f.Reserve(rows)
+		f.Resize(rows)
 		if sb, ok := f.(*array.StringBuilder); ok && i < len(h.data) && h.data[i] > 0 {
 			sb.ReserveData(h.data[i] + h.data[i]/8)
 		}
+	}
+}
+
+// decayHints shrinks the hint of every table that did not fill a single chunk in g, to the rows
+// it had: under a light load chunks never fill, and hints learnt under a heavy one would keep
+// reserving a whole chunk per table for a few rows. Called as g stops filling.
+func (g *generation) decayHints() {
+	if g.hints == nil {
+		return
+	}
+	for i := range g.tables {
+		t, h := &g.tables[i], &g.hints[i]
+		if h.rows == 0 || len(t.chunks) > 0 || t.pending >= h.rows {
+			continue
+		}
+		rows := max(t.pending, minChunkRows)
+		if rows >= h.rows {
+			continue
+		}
+		for c := range h.data {
+			h.data[c] = int(int64(h.data[c]) * int64(rows) / int64(h.rows))
+		}
+		h.rows = rows
 	}
 }
 

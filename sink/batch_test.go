@@ -212,9 +212,9 @@ func TestHintsSizeTheNextGenerationsChunks(t *testing.T) {
 	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	pool := newBufferPool(64 << 20)
 	var hints [numTables]chunkHint
-	fill := func() *generation {
+	fill := func(n int) *generation {
 		g := newGeneration(pool, &hints)
-		for i := range 1200 {
+		for i := range n {
 			b := bytes.Replace(body, []byte(`"lead_id":1402361,`), fmt.Appendf(nil, `"lead_id":%d,`, 1_000_000+i), 1)
 			r, err := flatten.Flatten(b, at)
 			if err != nil {
@@ -225,7 +225,7 @@ func TestHintsSizeTheNextGenerationsChunks(t *testing.T) {
 		}
 		return g
 	}
-	fill().release()
+	fill(1200).release()
 	h := hints[tLeads]
 	if h.rows < minChunkRows || h.rows > maxChunkRows {
 		t.Fatalf("lead_updates hint of %d rows after a generation", h.rows)
@@ -235,7 +235,7 @@ func TestHintsSizeTheNextGenerationsChunks(t *testing.T) {
 		t.Fatalf("hint for the raw column: %v bytes for %d rows of %d-byte bodies", h.data, h.rows, len(body))
 	}
 
-	g := fill()
+	g := fill(1200)
 	defer g.release()
 	chunks := g.build(tLeads)
 	for k, c := range chunks[:len(chunks)-1] {
@@ -246,5 +246,56 @@ func TestHintsSizeTheNextGenerationsChunks(t *testing.T) {
 		if used, held := len(col.ValueBytes()), col.Data().Buffers()[2].Cap(); held > used*3/2 {
 			t.Errorf("chunk %d: raw bodies use %d bytes of a %d-byte buffer", k, used, held)
 		}
+	}
+}
+
+// The room a hint reserves is not counted as used: a generation of one record after a heavy load
+// must not look a chunk per table big (it would flush or spill at once), and a generation that
+// fills no chunk shrinks the hints it did not use.
+func TestReservedRoomIsNotCountedAndUnusedHintsDecay(t *testing.T) {
+	body, err := os.ReadFile("../flatten/testdata/seed_callback.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	pool := newBufferPool(64 << 20)
+	var hints [numTables]chunkHint
+	fill := func(n int) *generation {
+		g := newGeneration(pool, &hints)
+		for i := range n {
+			b := bytes.Replace(body, []byte(`"lead_id":1402361,`), fmt.Appendf(nil, `"lead_id":%d,`, 1_000_000+i), 1)
+			r, err := flatten.Flatten(b, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pos := wal.Position{Segment: 1, Offset: int64(i) * 8000}
+			g.addRows(pos, recordHash(pos, b), r, at)
+		}
+		return g
+	}
+	fill(3000).release()
+	learnt := hints[tLeads].rows
+	if learnt < 100 {
+		t.Fatalf("lead_updates hint of %d rows after 3,000 callbacks", learnt)
+	}
+
+	one := fill(1)
+	if got := one.bytes(); got > 256<<10 {
+		t.Errorf("a generation of one %d-byte callback counts %d bytes", len(body), got)
+	}
+	if held := one.tables[tLeads].mem.n.Load(); held < chunkBytes/2 {
+		t.Errorf("lead_updates holds %d bytes: the builder did not reserve a chunk from its hint", held)
+	}
+	one.decayHints()
+	if got := hints[tLeads].rows; got != minChunkRows {
+		t.Errorf("after a generation of one record the lead_updates hint is %d rows, want %d", got, minChunkRows)
+	}
+	one.release()
+
+	// The next generation starts small, and the first full chunk scales the hint back.
+	g := fill(600)
+	defer g.release()
+	if got := hints[tLeads].rows; got < learnt*3/4 || got > learnt*5/4 {
+		t.Errorf("hint back to %d rows after a full chunk, want about %d", got, learnt)
 	}
 }

@@ -107,14 +107,14 @@ func (s *fakeStore) keep(t *schema.Table, rec arrow.RecordBatch) {
 	if t == schema.DeadLetters {
 		body, reason := col("body"), col("reason")
 		for i := range body.Len() {
-			s.stored[t.Name] = append(s.stored[t.Name], body.Value(i))
-			s.reasons[body.Value(i)] = reason.Value(i)
+			s.stored[t.Name] = append(s.stored[t.Name], strings.Clone(body.Value(i)))
+			s.reasons[strings.Clone(body.Value(i))] = strings.Clone(reason.Value(i))
 		}
 		return
 	}
 	ids := col("callback_id")
 	for i := range ids.Len() {
-		s.stored[t.Name] = append(s.stored[t.Name], ids.Value(i))
+		s.stored[t.Name] = append(s.stored[t.Name], strings.Clone(ids.Value(i)))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 
@@ -335,5 +336,64 @@ func TestNullRowsCarryZero(t *testing.T) {
 	}
 	if v := arr.Value(1); v != 0xdeadbeef {
 		t.Errorf("the batch itself changed: slot 1 holds %#x", v)
+	}
+}
+
+// However a batch is chunked, WriteBlock writes the same bytes, as one block: the engine's
+// deduplication identity of an insert depends on its blocks, and the same rows are chunked
+// differently after a restart.
+func TestWriteBlockIsTheSameBlockHoweverTheRowsAreChunked(t *testing.T) {
+	const rows = 10
+	rec := testBatch(t, rows)
+	whole, err := native.AppendBlock(nil, rec, columns(), 0, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cuts := range [][]int{{10}, {5, 5}, {3, 3, 4}, {1, 8, 1}, {0, 10, 0}} {
+		for _, flushAt := range []int{1 << 20, 7, 1} {
+			var recs []arrow.RecordBatch
+			lo := 0
+			for _, n := range cuts {
+				part := rec.NewSlice(int64(lo), int64(lo+n))
+				defer part.Release()
+				recs = append(recs, part)
+				lo += n
+			}
+			var got []byte
+			writes := 0
+			_, err := native.WriteBlock(nil, recs, columns(), flushAt, func(p []byte) error {
+				got = append(got, p...)
+				writes++
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, whole) {
+				t.Errorf("chunks %v, pieces of %d bytes: the block differs from the batch's in one piece", cuts, flushAt)
+			}
+			if flushAt == 1<<20 && writes != 1 {
+				t.Errorf("chunks %v: %d writes for a block under flushAt, want 1", cuts, writes)
+			}
+			if flushAt == 1 && writes < 10 {
+				t.Errorf("chunks %v: %d writes with flushAt 1, want many", cuts, writes)
+			}
+		}
+	}
+}
+
+func TestWriteBlockStopsAtTheFirstWriteError(t *testing.T) {
+	rec := testBatch(t, 5)
+	broken := errors.New("stream closed")
+	calls := 0
+	_, err := native.WriteBlock(nil, []arrow.RecordBatch{rec}, columns(), 1, func([]byte) error {
+		calls++
+		return broken
+	})
+	if !errors.Is(err, broken) || calls != 1 {
+		t.Errorf("WriteBlock returned %v after %d writes, want the write's error after 1", err, calls)
+	}
+	if _, err := native.WriteBlock(nil, []arrow.RecordBatch{rec}, columns(), 1, nil); !errors.Is(err, native.ErrNoWriter) {
+		t.Errorf("WriteBlock without a writer returned %v", err)
 	}
 }
