@@ -49,6 +49,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // only by the flusher after that.
 type generation struct {
 	tables [numTables]genTable
+	frozen bool // no longer filling: see freeze
 	// hints, shared by the pipeline's generations, size each new builder from the chunks
 	// sealed before it; nil sizes nothing. Read and written while the generation fills.
 	hints   *[numTables]chunkHint
@@ -72,7 +73,13 @@ type genTable struct {
 	sealed  int64
 	pending int  // rows in b
 	reserve bool // b is empty and to be sized from the hint before its first row
-	rows    int
+	// sizedFor is the rows b was sized for from a hint, 0 if it was not; strings lists b's
+	// string columns, whose data is what varies from row to row.
+	sizedFor int
+	strings  []*array.StringBuilder
+	// discount is the reserved room not counted, fixed when the generation stops filling.
+	discount int64
+	rows     int
 	// first and last are the lowest and highest positions of the records with rows here.
 	first, last wal.Position
 	// sum fingerprints the records that gave this table rows, independently of their order,
@@ -111,22 +118,19 @@ func newGeneration(pool *bufferPool, hints *[numTables]chunkHint) *generation {
 }
 
 // bytes is the memory the generation's Arrow buffers hold, except the room a builder reserved
-// from its hint and has not filled yet: that is estimated from the hint's bytes per row. Counting
-// a fresh reservation whole would make a generation of one record look a chunk per table big,
-// and flush or spill it as if it were full.
+// from its hint and has not filled yet (see unfilled). Counting a fresh reservation whole would
+// make a generation of one record look a chunk per table big, and flush or spill it as if full.
+// While the generation fills, the caller holds the pipeline's lock; once it is frozen, bytes
+// reads only atomic counts, since the flusher seals and releases chunks without that lock.
 func (g *generation) bytes() int64 {
 	var n int64
 	for i := range g.tables {
 		t := &g.tables[i]
-		held := t.mem.n.Load()
-		if g.hints != nil && g.hints[i].rows > 0 {
-			if building := held - t.sealed; building > 0 {
-				if used := int64(t.pending) * chunkBytes / int64(g.hints[i].rows); used < building {
-					held -= building - used
-				}
-			}
+		if g.frozen {
+			n += max(t.mem.n.Load()-t.discount, 0)
+		} else {
+			n += t.mem.n.Load() - t.unfilled()
 		}
-		n += held
 	}
 	return n
 }
@@ -180,11 +184,50 @@ func (g *generation) builder(i int) *array.RecordBuilder {
 	}
 	if t.reserve {
 		t.reserve = false
+		t.sizedFor = 0
 		if g.hints != nil && g.hints[i].rows > 0 {
 			reserve(t.b, &g.hints[i])
+			t.sizedFor = g.hints[i].rows
+			if t.strings == nil {
+				for _, f := range t.b.Fields() {
+					if sb, ok := f.(*array.StringBuilder); ok {
+						t.strings = append(t.strings, sb)
+					}
+				}
+			}
 		}
 	}
 	return t.b
+}
+
+// unfilled estimates the room the builder reserved from its hint and has not filled: what it
+// holds less what its rows use, the larger of the hint's bytes per row times its rows and its
+// string data (rows larger than the hint's would otherwise be counted small).
+func (t *genTable) unfilled() int64 {
+	if t.sizedFor == 0 {
+		return 0
+	}
+	building := t.mem.n.Load() - t.sealed
+	if building <= 0 {
+		return 0
+	}
+	used := int64(t.pending) * chunkBytes / int64(t.sizedFor)
+	var data int64
+	for _, sb := range t.strings {
+		data += int64(sb.DataLen())
+	}
+	used = max(used, data)
+	return max(building-used, 0)
+}
+
+// freeze fixes what bytes counts once the generation stops filling, before the flusher seals
+// and releases its chunks without the pipeline's lock: from then on only the atomic counts are
+// read, against the room left unfilled at this moment.
+func (g *generation) freeze() {
+	for i := range g.tables {
+		g.tables[i].discount = g.tables[i].unfilled()
+	}
+	g.frozen = true
 }
 
 // reserve sizes an empty builder for a chunk like the hint's, with an eighth to spare. Resize
@@ -199,8 +242,8 @@ func reserve(b *array.RecordBuilder, h *chunkHint) {
 	}
 }
 
-// decayHints shrinks the hint of every table that did not fill a single chunk in g, to the rows
-// it had: under a light load chunks never fill, and hints learnt under a heavy one would keep
+// decayHints shrinks the hint of every table that had rows in g but did not fill a single
+// chunk, to the rows it had: under a light load chunks never fill, and hints learnt under a heavy one would keep
 // reserving a whole chunk per table for a few rows. Called as g stops filling.
 func (g *generation) decayHints() {
 	if g.hints == nil {
@@ -208,7 +251,7 @@ func (g *generation) decayHints() {
 	}
 	for i := range g.tables {
 		t, h := &g.tables[i], &g.hints[i]
-		if h.rows == 0 || len(t.chunks) > 0 || t.pending >= h.rows {
+		if h.rows == 0 || t.pending == 0 || len(t.chunks) > 0 || t.pending >= h.rows {
 			continue
 		}
 		rows := max(t.pending, minChunkRows)

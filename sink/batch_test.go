@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -205,26 +206,8 @@ func TestGenerationSealsChunksAsItFills(t *testing.T) {
 // After one generation the hints size the next one's chunks: each full chunk has the hint's rows,
 // and its buffers, reserved once, hold little spare capacity.
 func TestHintsSizeTheNextGenerationsChunks(t *testing.T) {
-	body, err := os.ReadFile("../flatten/testdata/seed_callback.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	pool := newBufferPool(64 << 20)
-	var hints [numTables]chunkHint
-	fill := func(n int) *generation {
-		g := newGeneration(pool, &hints)
-		for i := range n {
-			b := bytes.Replace(body, []byte(`"lead_id":1402361,`), fmt.Appendf(nil, `"lead_id":%d,`, 1_000_000+i), 1)
-			r, err := flatten.Flatten(b, at)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pos := wal.Position{Segment: 1, Offset: int64(i) * 8000}
-			g.addRows(pos, recordHash(pos, b), r, at)
-		}
-		return g
-	}
+	f := newSampleFiller(t)
+	fill, hints, body := f.fill, &f.hints, f.body
 	fill(1200).release()
 	h := hints[tLeads]
 	if h.rows < minChunkRows || h.rows > maxChunkRows {
@@ -253,26 +236,8 @@ func TestHintsSizeTheNextGenerationsChunks(t *testing.T) {
 // must not look a chunk per table big (it would flush or spill at once), and a generation that
 // fills no chunk shrinks the hints it did not use.
 func TestReservedRoomIsNotCountedAndUnusedHintsDecay(t *testing.T) {
-	body, err := os.ReadFile("../flatten/testdata/seed_callback.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	pool := newBufferPool(64 << 20)
-	var hints [numTables]chunkHint
-	fill := func(n int) *generation {
-		g := newGeneration(pool, &hints)
-		for i := range n {
-			b := bytes.Replace(body, []byte(`"lead_id":1402361,`), fmt.Appendf(nil, `"lead_id":%d,`, 1_000_000+i), 1)
-			r, err := flatten.Flatten(b, at)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pos := wal.Position{Segment: 1, Offset: int64(i) * 8000}
-			g.addRows(pos, recordHash(pos, b), r, at)
-		}
-		return g
-	}
+	f := newSampleFiller(t)
+	fill, hints, body, at, pool := f.fill, &f.hints, f.body, f.at, f.pool
 	fill(3000).release()
 	learnt := hints[tLeads].rows
 	if learnt < 100 {
@@ -286,11 +251,33 @@ func TestReservedRoomIsNotCountedAndUnusedHintsDecay(t *testing.T) {
 	if held := one.tables[tLeads].mem.n.Load(); held < chunkBytes/2 {
 		t.Errorf("lead_updates holds %d bytes: the builder did not reserve a chunk from its hint", held)
 	}
+	one.freeze()
+	frozen := one.bytes()
 	one.decayHints()
+	if got := one.bytes(); got != frozen {
+		t.Errorf("a frozen generation counted %d bytes, then %d once the hints decayed", frozen, got)
+	}
 	if got := hints[tLeads].rows; got != minChunkRows {
 		t.Errorf("after a generation of one record the lead_updates hint is %d rows, want %d", got, minChunkRows)
 	}
 	one.release()
+
+	// Rows far larger than the hint's are counted by their data, not the hint's bytes per row.
+	fill(3000).release()
+	big := newGeneration(pool, hints)
+	r, err := flatten.Flatten(body, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Lead.Raw = strings.Repeat("x", 300_000)
+	for i := range 5 {
+		pos := wal.Position{Segment: 2, Offset: int64(i) * 400_000}
+		big.addRows(pos, recordHash(pos, body), r, at)
+	}
+	if got := big.bytes(); got < 5*300_000 {
+		t.Errorf("5 callbacks with 300 KB bodies count %d bytes", got)
+	}
+	big.release()
 
 	// The next generation starts small, and the first full chunk scales the hint back.
 	g := fill(600)
@@ -298,4 +285,38 @@ func TestReservedRoomIsNotCountedAndUnusedHintsDecay(t *testing.T) {
 	if got := hints[tLeads].rows; got < learnt*3/4 || got > learnt*5/4 {
 		t.Errorf("hint back to %d rows after a full chunk, want about %d", got, learnt)
 	}
+}
+
+// sampleFiller fills generations, sharing one pool and one set of hints as a pipeline's do, with
+// the CRM's sample callback, each copy about its own lead.
+type sampleFiller struct {
+	t     *testing.T
+	body  []byte
+	at    time.Time
+	pool  *bufferPool
+	hints [numTables]chunkHint
+}
+
+func newSampleFiller(t *testing.T) *sampleFiller {
+	t.Helper()
+	body, err := os.ReadFile("../flatten/testdata/seed_callback.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sampleFiller{t: t, body: body, at: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), pool: newBufferPool(64 << 20)}
+}
+
+func (f *sampleFiller) fill(n int) *generation {
+	f.t.Helper()
+	g := newGeneration(f.pool, &f.hints)
+	for i := range n {
+		b := bytes.Replace(f.body, []byte(`"lead_id":1402361,`), fmt.Appendf(nil, `"lead_id":%d,`, 1_000_000+i), 1)
+		r, err := flatten.Flatten(b, f.at)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		pos := wal.Position{Segment: 1, Offset: int64(i) * 8000}
+		g.addRows(pos, recordHash(pos, b), r, f.at)
+	}
+	return g
 }

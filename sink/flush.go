@@ -47,6 +47,7 @@ func (p *Pipeline) flushLoop(ctx context.Context) {
 			timer.Stop()
 			continue
 		}
+		g.freeze()
 		g.decayHints()
 		p.fill, p.flushing = newGeneration(p.pool, &p.hints), g
 		p.mu.Unlock()

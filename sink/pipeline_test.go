@@ -354,6 +354,44 @@ func TestFlushWhenBufferedBytesReachMaxBytes(t *testing.T) {
 	}
 }
 
+// Submits read the size of the generation being flushed while the flusher seals and releases
+// its chunks; with chunk hints learnt (bodies big enough to fill chunks) that must not race, and
+// nothing may be lost or stored twice. Run with -race, as make test does.
+func TestSubmitsWhileFlushingChunkedGenerations(t *testing.T) {
+	opts := testOptions()
+	opts.MaxBytes = 4 << 20
+	opts.MaxBufferedBytes = 16 << 20
+	store := newFakeStore()
+	store.onInsert = func(string) { time.Sleep(2 * time.Millisecond) }
+	e := start(t, t.TempDir(), store, opts, wal.Options{})
+	pad := strings.Repeat("y", 3000)
+	const workers, each = 4, 400
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				if _, err := e.submit(fmt.Sprintf("cb-%d|%s", w*each+i, pad)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	e.close()
+	want := callbacks(0, workers*each)
+	exactlyOnce(t, "lead_updates", store.rows("lead_updates"), want)
+	exactlyOnce(t, "events", store.rows("events"), want)
+	if n := len(store.tries()); n < 4 {
+		t.Errorf("%d inserts for %d callbacks of 3 KB with 4 MiB batches: chunks never filled", n, workers*each)
+	}
+}
+
 func TestFlushAfterInterval(t *testing.T) {
 	opts := testOptions()
 	opts.FlushInterval = 10 * time.Millisecond

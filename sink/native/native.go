@@ -164,10 +164,10 @@ func (o *out) column(segs []segment, t string) error {
 			}
 		}
 		for _, s := range segs {
-			start := len(o.buf)
+			start, held := len(o.buf), o.hold
 			o.hold = true // the values stay in buf until zeroNulls has seen them
 			err := o.values([]segment{s}, inner)
-			o.hold = false
+			o.hold = held
 			if err != nil {
 				return err
 			}
@@ -313,6 +313,11 @@ func (o *out) offsets(segs []segment, split func(arrow.Array) (arrow.Array, []in
 	var base uint64
 	for k, s := range segs {
 		values, offs := split(s.arr)
+		if s.hi == s.lo {
+			// An array of no rows may have no offsets at all.
+			elems[k] = segment{arr: values}
+			continue
+		}
 		for i := s.lo; i < s.hi; i++ {
 			o.buf = binary.LittleEndian.AppendUint64(o.buf, base+uint64(offs[i+1]-offs[s.lo]))
 		}

@@ -397,3 +397,27 @@ func TestWriteBlockStopsAtTheFirstWriteError(t *testing.T) {
 		t.Errorf("WriteBlock without a writer returned %v", err)
 	}
 }
+
+// An array of no rows may come without an offsets buffer (valid Arrow, as IPC readers make it).
+func TestEmptyListWithoutOffsets(t *testing.T) {
+	child := array.NewData(arrow.BinaryTypes.String, 0, []*memory.Buffer{nil, nil, nil}, nil, 0, 0)
+	defer child.Release()
+	data := array.NewData(arrow.ListOf(arrow.BinaryTypes.String), 0, []*memory.Buffer{nil, nil}, []arrow.ArrayData{child}, 0, 0)
+	defer data.Release()
+	list := array.NewListData(data)
+	defer list.Release()
+	rec := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "a", Type: list.DataType()}}, nil), []arrow.Array{list}, 0)
+	defer rec.Release()
+	var got []byte
+	_, err := native.WriteBlock(nil, []arrow.RecordBatch{rec, rec}, []native.Column{{Name: "a", Type: "Array(String)"}}, 1<<20, func(p []byte) error {
+		got = append(got, p...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append([]byte{1, 0, 1, 'a', 13}, "Array(String)"...)
+	if !bytes.Equal(got, want) {
+		t.Errorf("block %q, want %q", got, want)
+	}
+}
