@@ -105,8 +105,8 @@ type chunkHint struct {
 	data []int // per column; 0 for columns without string data
 }
 
-// minChunkRows and maxChunkRows bound a hint's rows, so that one odd chunk cannot make the next absurdly small or
-// large.
+// minChunkRows and maxChunkRows bound a hint's rows, so that one odd chunk cannot make the next
+// absurdly small or large.
 const minChunkRows, maxChunkRows = 16, 1 << 16
 
 func newGeneration(pool *bufferPool, hints *[numTables]chunkHint) *generation {
@@ -243,8 +243,8 @@ func reserve(b *array.RecordBuilder, h *chunkHint) {
 }
 
 // decayHints shrinks the hint of every table that had rows in g but did not fill a single
-// chunk, to the rows it had: under a light load chunks never fill, and hints learnt under a heavy one would keep
-// reserving a whole chunk per table for a few rows. Called as g stops filling.
+// chunk, to the rows it had: under a light load chunks never fill, and hints learnt under a heavy
+// one would keep reserving a whole chunk per table for a few rows. Called as g stops filling.
 func (g *generation) decayHints() {
 	if g.hints == nil {
 		return
@@ -265,13 +265,13 @@ func (g *generation) decayHints() {
 	}
 }
 
-// chunkFull reports whether table i's builder makes a chunk: its hint's rows, or chunkBytes of
-// memory when there is no hint or the rows turned out much larger than the hint's.
+// chunkFull reports whether table i's builder makes a chunk: the rows it was sized for, or
+// chunkBytes of memory when it was not sized or its rows turned out much larger than the hint's.
 func (g *generation) chunkFull(i int) bool {
 	t := &g.tables[i]
 	held := t.mem.n.Load() - t.sealed
-	if g.hints != nil && g.hints[i].rows > 0 {
-		return t.pending >= g.hints[i].rows || held >= 2*chunkBytes
+	if t.sizedFor > 0 {
+		return t.pending >= t.sizedFor || held >= 2*chunkBytes
 	}
 	return held >= chunkBytes
 }
