@@ -3,7 +3,10 @@ package sink
 import (
 	"fmt"
 	"hash/crc32"
+	"slices"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -87,7 +90,28 @@ type genTable struct {
 	sum uint64
 	// stored is whether the store has the table's rows.
 	stored bool
+	// refs locate the raw body of each row of lead_updates in the write-ahead log, per chunk
+	// (chunkRefs) and for the builder's rows (refs); the zero Position means the row's body is
+	// in the batch itself. See addRows.
+	refs      []wal.Position
+	chunkRefs [][]wal.Position
+	refMem    atomic.Int64 // what refs and chunkRefs hold, for bytes
 }
+
+// rawColumn is the index of lead_updates.raw, the callback body.
+var rawColumn = columnIndex(schema.LeadUpdates, "raw")
+
+func columnIndex(t *schema.Table, name string) int {
+	for i, c := range t.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	panic("sink: table " + t.Name + " has no column " + name)
+}
+
+// refBytes is the memory a row's reference to its raw body takes.
+const refBytes = int64(unsafe.Sizeof(wal.Position{}))
 
 // chunkBytes is the size at which a table's builder is sealed into a batch and a new one begun.
 // One builder per table for a whole generation would grow its buffers by doubling to tens of
@@ -123,7 +147,7 @@ func newGeneration(pool *bufferPool, hints *[numTables]chunkHint) *generation {
 // While the generation fills, the caller holds the pipeline's lock; once it is frozen, bytes
 // reads only atomic counts, since the flusher seals and releases chunks without that lock.
 func (g *generation) bytes() int64 {
-	var n int64
+	n := g.tables[tLeads].refMem.Load()
 	for i := range g.tables {
 		t := &g.tables[i]
 		if g.frozen {
@@ -285,6 +309,10 @@ func (g *generation) seal(i int, learn bool) {
 	}
 	rec := t.b.NewRecordBatch()
 	t.chunks = append(t.chunks, rec)
+	if i == tLeads {
+		t.chunkRefs = append(t.chunkRefs, t.refs)
+		t.refs = make([]wal.Position, 0, cap(t.refs))
+	}
 	t.pending = 0
 	t.reserve = true
 	t.sealed = t.mem.n.Load()
@@ -333,10 +361,22 @@ func recordBytes(rec arrow.RecordBatch) int {
 	return n
 }
 
-// addRows appends one callback's rows.
-func (g *generation) addRows(pos wal.Position, h uint64, rows *schema.Rows, now time.Time) {
+// addRows appends one callback's rows. body is the callback's body as the write-ahead log holds
+// it at pos, or nil. The raw body, the largest value of a callback by far, is not copied into the
+// batch when it is that body: the batch keeps pos and the flush reads the body back from the log
+// as it writes the rows, which keeps batch memory to the flattened values.
+func (g *generation) addRows(pos wal.Position, h uint64, rows *schema.Rows, body []byte, now time.Time) {
 	g.track(pos, now)
-	schema.AppendOne(schema.LeadUpdates, g.builder(tLeads), &rows.Lead)
+	lead, ref := &rows.Lead, wal.Position{}
+	raw := lead.Raw
+	if pos.Segment != 0 && len(body) == len(raw) && (len(raw) == 0 || raw == unsafe.String(&body[0], len(body))) {
+		lead.Raw, ref = "", pos
+	}
+	schema.AppendOne(schema.LeadUpdates, g.builder(tLeads), lead)
+	lead.Raw = raw
+	t := &g.tables[tLeads]
+	t.refs = append(t.refs, ref)
+	t.refMem.Add(refBytes)
 	g.counted(tLeads, pos, h, 1)
 	addTable(g, tEvents, pos, h, rows.Events)
 	addTable(g, tNotes, pos, h, rows.Notes)
@@ -394,10 +434,30 @@ func (g *generation) token(i int) string {
 		t.first.Segment, t.first.Offset, t.last.Segment, t.last.Offset, t.rows, t.sum)
 }
 
-// build returns table i's rows as batches, sealing the builder's.
-func (g *generation) build(i int) []arrow.RecordBatch {
+// build returns table i's rows as a batch, sealing the builder's. Raw bodies the generation
+// left in the log are read with bodies, which must not be used elsewhere until the batch is
+// written.
+func (g *generation) build(i int, bodies *wal.BodyReader) Batch {
 	g.seal(i, false)
-	return g.tables[i].chunks
+	t := &g.tables[i]
+	b := Batch{Chunks: t.chunks}
+	if i == tLeads && slices.ContainsFunc(t.chunkRefs, hasRef) {
+		b.Deferred = &Deferred{Column: rawColumn, Value: func(k, row int) ([]byte, error) {
+			if ref := t.chunkRefs[k][row]; ref.Segment != 0 {
+				if bodies == nil {
+					return nil, fmt.Errorf("raw body at %s: no reader of the write-ahead log", ref)
+				}
+				return bodies.Body(ref)
+			}
+			s := t.chunks[k].Column(rawColumn).(*array.String).Value(row)
+			return unsafe.Slice(unsafe.StringData(s), len(s)), nil
+		}}
+	}
+	return b
+}
+
+func hasRef(refs []wal.Position) bool {
+	return slices.ContainsFunc(refs, func(p wal.Position) bool { return p.Segment != 0 })
 }
 
 // releaseChunks frees the table's batches once the store has them.
@@ -405,7 +465,8 @@ func (t *genTable) releaseChunks() {
 	for _, c := range t.chunks {
 		c.Release()
 	}
-	t.chunks = nil
+	t.chunks, t.chunkRefs, t.refs = nil, nil, nil
+	t.refMem.Store(0)
 }
 
 // release frees the generation's Arrow memory.

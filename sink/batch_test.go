@@ -34,7 +34,7 @@ func TestTokenDependsOnlyOnTheRecords(t *testing.T) {
 		for _, r := range recs {
 			var id uint64
 			fmt.Sscanf(r.body, "cb-%d", &id)
-			g.addRows(r.pos, recordHash(r.pos, []byte(r.body)), rows(id), time.Now())
+			g.addRows(r.pos, recordHash(r.pos, []byte(r.body)), rows(id), nil, time.Now())
 		}
 		return g
 	}
@@ -77,7 +77,7 @@ func TestGenerationCountsItsArrowMemory(t *testing.T) {
 		t.Errorf("generation of 100 dead letters of %d bytes counts %d bytes", 100*len(body), got)
 	}
 	rows := 0
-	for _, rec := range g.build(tDeadLetters) {
+	for _, rec := range g.build(tDeadLetters, nil).Chunks {
 		rows += int(rec.NumRows())
 	}
 	if rows != 100 {
@@ -90,7 +90,8 @@ func TestGenerationCountsItsArrowMemory(t *testing.T) {
 }
 
 // BenchmarkBatch1000Callbacks builds one generation from 1,000 flattened sample callbacks and
-// encodes every table's batch in the engine's Native format, as a flush does while inserting.
+// encodes every table's batch in the engine's Native format, as a flush does while inserting: the
+// raw bodies are left in a write-ahead log and read back from it as lead_updates is encoded.
 // Generations share one buffer pool, as in the pipeline.
 func BenchmarkBatch1000Callbacks(b *testing.B) {
 	const n = 1000
@@ -98,12 +99,21 @@ func BenchmarkBatch1000Callbacks(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	log, err := wal.Open(wal.Options{Dir: b.TempDir(), Sync: wal.SyncInterval})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer log.Close()
 	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	bodies := make([][]byte, n)
+	positions := make([]wal.Position, n)
 	all := make([]*schema.Rows, n)
 	for i := range bodies {
 		bodies[i] = bytes.Replace(body, []byte(`"lead_id":1402361,`), fmt.Appendf(nil, `"lead_id":%d,`, 1_000_000+i), 1)
 		if all[i], err = flatten.Flatten(bodies[i], at); err != nil {
+			b.Fatal(err)
+		}
+		if positions[i], err = log.Append(b.Context(), wal.Record{ReceivedAt: at, Body: bodies[i]}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -111,14 +121,15 @@ func BenchmarkBatch1000Callbacks(b *testing.B) {
 	var buf []byte // kept across iterations, as the embedded store keeps it
 	pool := newBufferPool(64 << 20)
 	var hints [numTables]chunkHint
+	reader := log.NewBodyReader()
+	defer reader.Close()
 	rows := 0
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
 		g := newGeneration(pool, &hints)
 		for i, r := range all {
-			pos := wal.Position{Segment: 1, Offset: int64(i) * 8000}
-			g.addRows(pos, recordHash(pos, bodies[i]), r, at)
+			g.addRows(positions[i], recordHash(positions[i], bodies[i]), r, bodies[i], at)
 		}
 		// buffered is what the memory limits count; allocated adds the room reserved for the
 		// last chunks and not filled.
@@ -126,18 +137,24 @@ func BenchmarkBatch1000Callbacks(b *testing.B) {
 		for i := range g.tables {
 			allocated += g.tables[i].mem.n.Load()
 		}
+		allocated += g.tables[tLeads].refMem.Load()
 		rows = g.rows
 		encoded = 0
 		for i := range g.tables {
 			if g.tables[i].rows == 0 {
 				continue
 			}
-			for _, rec := range g.build(i) {
-				buf, err = native.AppendBlock(buf[:0], rec, nativeColumns(tables[i]), 0, int(rec.NumRows()))
-				if err != nil {
-					b.Fatal(err)
-				}
-				encoded += int64(len(buf))
+			batch := g.build(i, reader)
+			cols := nativeColumns(tables[i])
+			if d := batch.Deferred; d != nil {
+				cols[d.Column].Values = d.Value
+			}
+			buf, err = native.WriteBlock(buf, batch.Chunks, cols, 4<<20, func(p []byte) error {
+				encoded += int64(len(p))
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
 			}
 		}
 		g.release()
@@ -181,9 +198,9 @@ func TestGenerationSealsChunksAsItFills(t *testing.T) {
 		}
 		ids = append(ids, r.Lead.CallbackID)
 		pos := wal.Position{Segment: 1, Offset: int64(i) * 8000}
-		g.addRows(pos, recordHash(pos, b), r, at)
+		g.addRows(pos, recordHash(pos, b), r, nil, at)
 	}
-	chunks := g.build(tLeads)
+	chunks := g.build(tLeads, nil).Chunks
 	if len(chunks) < 4 {
 		t.Fatalf("%d callbacks of %d bytes made %d lead_updates chunks, want several of about %d bytes", n, len(body), len(chunks), chunkBytes)
 	}
@@ -200,7 +217,7 @@ func TestGenerationSealsChunksAsItFills(t *testing.T) {
 	if !slices.Equal(got, ids) {
 		t.Errorf("chunks hold %d callbacks, want the %d added, in order", len(got), len(ids))
 	}
-	if again := g.build(tLeads); len(again) != len(chunks) {
+	if again := g.build(tLeads, nil).Chunks; len(again) != len(chunks) {
 		t.Errorf("second build gave %d chunks, want the same %d", len(again), len(chunks))
 	}
 	g.release()
@@ -226,7 +243,7 @@ func TestHintsSizeTheNextGenerationsChunks(t *testing.T) {
 
 	g := fill(1200)
 	defer g.release()
-	chunks := g.build(tLeads)
+	chunks := g.build(tLeads, nil).Chunks
 	for k, c := range chunks[:len(chunks)-1] {
 		if int(c.NumRows()) != h.rows {
 			t.Errorf("chunk %d has %d rows, want the hint's %d", k, c.NumRows(), h.rows)
@@ -278,7 +295,7 @@ func TestReservedRoomIsNotCountedAndUnusedHintsDecay(t *testing.T) {
 	r.Lead.Raw = strings.Repeat("x", 300_000)
 	for i := range 5 {
 		pos := wal.Position{Segment: 2, Offset: int64(i) * 400_000}
-		big.addRows(pos, recordHash(pos, body), r, at)
+		big.addRows(pos, recordHash(pos, body), r, nil, at)
 	}
 	if got := big.bytes(); got < 5*300_000 {
 		t.Errorf("5 callbacks with 300 KB bodies count %d bytes", got)
@@ -322,7 +339,79 @@ func (f *sampleFiller) fill(n int) *generation {
 			f.t.Fatal(err)
 		}
 		pos := wal.Position{Segment: 1, Offset: int64(i) * 8000}
-		g.addRows(pos, recordHash(pos, b), r, f.at)
+		g.addRows(pos, recordHash(pos, b), r, nil, f.at)
 	}
 	return g
+}
+
+// A callback's raw body stays in the write-ahead log: the batch holds its position, counts a
+// fraction of the body's size, and the batch's deferred values read it back, row for row and in
+// order, with the bodies that had to stay in memory (a body that is not the record's) among them.
+func TestRawBodiesStayInTheLog(t *testing.T) {
+	log, err := wal.Open(wal.Options{Dir: t.TempDir(), Sync: wal.SyncInterval, SegmentBytes: 256 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	f := newSampleFiller(t)
+	g := newGeneration(f.pool, &f.hints)
+	defer g.release()
+	const n = 2000 // a lead_updates chunk holds ~1,600 callbacks without their bodies
+	var want []string
+	inMemory := 0
+	for i := range n {
+		b := bytes.Replace(f.body, []byte(`"lead_id":1402361,`), fmt.Appendf(nil, `"lead_id":%d,`, 1_000_000+i), 1)
+		r, err := flatten.Flatten(b, f.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos, err := log.Append(t.Context(), wal.Record{ReceivedAt: f.at, Body: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		record := b
+		if i%50 == 7 {
+			record, inMemory = nil, inMemory+1 // no body to compare: kept in the batch
+		}
+		g.addRows(pos, recordHash(pos, b), r, record, f.at)
+		want = append(want, string(b))
+	}
+	// The sample's flattened values take about three quarters of its body's size; with the
+	// bodies in memory too, the generation would count about twice the bodies.
+	if got, bodies := g.bytes(), int64(n*len(f.body)); got > bodies {
+		t.Errorf("%d callbacks with %d bytes of bodies count %d bytes", n, bodies, got)
+	}
+
+	reader := log.NewBodyReader()
+	defer reader.Close()
+	batch := g.build(tLeads, reader)
+	if batch.Deferred == nil || batch.Deferred.Column != rawColumn || len(batch.Chunks) < 2 {
+		t.Fatalf("batch of %d chunks, deferred %+v: want several chunks and raw deferred", len(batch.Chunks), batch.Deferred)
+	}
+	var got []string
+	empty := 0
+	for k, c := range batch.Chunks {
+		vals, err := batch.Strings(k, rawColumn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, vals...)
+		col := c.Column(rawColumn).(*array.String)
+		for i := range col.Len() {
+			if col.Value(i) == "" {
+				empty++
+			}
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("deferred raw values differ from the %d bodies added", n)
+	}
+	if empty != n-inMemory {
+		t.Errorf("%d rows of the raw column are empty in memory, want the %d deferred", empty, n-inMemory)
+	}
+
+	// Without a reader the deferred rows are an error, never an empty body.
+	if _, err := g.build(tLeads, nil).Strings(0, rawColumn); err == nil {
+		t.Error("deferred raw bodies read without a reader of the log")
+	}
 }

@@ -91,7 +91,9 @@ func (p *Pipeline) flush(ctx context.Context, g *generation) error {
 // insert writes table i's batch of g, retrying with the same batch and token, after an
 // exponential backoff with full jitter, until the store takes it or ctx ends.
 func (p *Pipeline) insert(ctx context.Context, g *generation, i int) error {
-	tbl, batch, token, rows := tables[i], g.build(i), g.token(i), g.tables[i].rows
+	bodies := p.log.NewBodyReader()
+	defer bodies.Close()
+	tbl, batch, token, rows := tables[i], g.build(i, bodies), g.token(i), g.tables[i].rows
 	backoff := p.opts.RetryMin
 	for attempt := 1; ; attempt++ {
 		start := time.Now()

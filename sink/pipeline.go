@@ -244,7 +244,7 @@ func (p *Pipeline) Submit(ctx context.Context, in Input, dec Decoded) (Ack, erro
 	}
 	h := recordHash(pos, in.Body)
 	if dec.Rows != nil {
-		p.fill.addRows(pos, h, dec.Rows, time.Now())
+		p.fill.addRows(pos, h, dec.Rows, in.Body, time.Now())
 	} else {
 		reason := dec.Reason
 		if reason == "" {

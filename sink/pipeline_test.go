@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/leadhouse/leadhouse/schema"
@@ -43,6 +42,8 @@ type fakeStore struct {
 	tokens   map[string]bool
 	stored   map[string][]string // table -> callback_id (body for dead letters) of every stored row
 	reasons  map[string]string   // dead letter body -> reason
+	raws     map[string]string   // callback_id -> lead_updates.raw
+	rawErrs  []error             // from reading deferred raw bodies
 	attempts []attempt
 	// fail makes the next fail inserts fail; down fails every insert while set. A failure is
 	// ambiguous when the rows are stored all the same, as after a timeout.
@@ -55,12 +56,12 @@ type fakeStore struct {
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{tokens: map[string]bool{}, stored: map[string][]string{}, reasons: map[string]string{}}
+	return &fakeStore{tokens: map[string]bool{}, stored: map[string][]string{}, reasons: map[string]string{}, raws: map[string]string{}}
 }
 
 var _ sink.Store = (*fakeStore)(nil)
 
-func (s *fakeStore) Insert(ctx context.Context, t *schema.Table, batch []arrow.RecordBatch, token string) error {
+func (s *fakeStore) Insert(ctx context.Context, t *schema.Table, batch sink.Batch, token string) error {
 	s.mu.Lock()
 	hold := s.hold
 	s.mu.Unlock()
@@ -82,12 +83,12 @@ func (s *fakeStore) Insert(ctx context.Context, t *schema.Table, batch []arrow.R
 	}
 	if (err == nil || s.ambiguous) && !s.tokens[token] {
 		s.tokens[token] = true
-		for _, rec := range batch {
-			s.keep(t, rec)
+		for k := range batch.Chunks {
+			s.keep(t, batch, k)
 		}
 	}
 	rows, size := 0, 0
-	for _, rec := range batch {
+	for _, rec := range batch.Chunks {
 		rows += int(rec.NumRows())
 		size += sink.RecordBytes(rec)
 	}
@@ -100,7 +101,8 @@ func (s *fakeStore) Insert(ctx context.Context, t *schema.Table, batch []arrow.R
 	return err
 }
 
-func (s *fakeStore) keep(t *schema.Table, rec arrow.RecordBatch) {
+func (s *fakeStore) keep(t *schema.Table, batch sink.Batch, k int) {
+	rec := batch.Chunks[k]
 	col := func(name string) *array.String {
 		return rec.Column(rec.Schema().FieldIndices(name)[0]).(*array.String)
 	}
@@ -115,6 +117,17 @@ func (s *fakeStore) keep(t *schema.Table, rec arrow.RecordBatch) {
 	ids := col("callback_id")
 	for i := range ids.Len() {
 		s.stored[t.Name] = append(s.stored[t.Name], strings.Clone(ids.Value(i)))
+	}
+	if t == schema.LeadUpdates {
+		// Read as a store reads them: deferred raw bodies come from the write-ahead log.
+		raws, err := batch.Strings(k, rec.Schema().FieldIndices("raw")[0])
+		if err != nil {
+			s.rawErrs = append(s.rawErrs, err)
+			return
+		}
+		for i, raw := range raws {
+			s.raws[strings.Clone(ids.Value(i))] = strings.Clone(raw)
+		}
 	}
 }
 
@@ -148,13 +161,14 @@ var errNotTest = errors.New("not a test callback")
 func testDecode(body []byte, at time.Time, rows *schema.Rows) error {
 	rows.Reset()
 	s := string(body)
-	id, _, _ := strings.Cut(strings.TrimPrefix(s, "cb-"), "|")
+	id, pad, _ := strings.Cut(strings.TrimPrefix(s, "cb-"), "|")
 	n, err := strconv.ParseUint(id, 10, 64)
 	if !strings.HasPrefix(s, "cb-") || err != nil {
 		return errNotTest
 	}
 	meta := schema.Meta{LeadID: n, CallbackID: "cb-" + id, ReceivedAt: schema.MillisOf(at), MappingVersion: schema.MappingVersion}
-	rows.Lead = schema.LeadUpdate{Meta: meta, Raw: s}
+	// The padding also goes to a column kept in memory: the raw body is left in the log.
+	rows.Lead = schema.LeadUpdate{Meta: meta, Name: pad, Raw: s}
 	rows.Events = append(rows.Events, schema.Event{Meta: meta, EventID: n})
 	return nil
 }
@@ -275,6 +289,33 @@ func callbacks(from, n int) []string {
 	return out
 }
 
+// rawsAreBodies fails unless every lead_updates row the store took carries its callback's body,
+// "cb-N|pad" (or "cb-N" when pad is empty), as raw: bodies left in the write-ahead log must be
+// read back from the right positions, through spills, segment rolls and restarts.
+func rawsAreBodies(t *testing.T, s *fakeStore, pad string) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, err := range s.rawErrs {
+		t.Errorf("reading raw bodies: %v", err)
+	}
+	bad := 0
+	for _, id := range s.stored["lead_updates"] {
+		want := id
+		if pad != "" {
+			want += "|" + pad
+		}
+		if got := s.raws[id]; got != want {
+			if bad++; bad <= 3 {
+				t.Errorf("raw of %s is %.30q (%d bytes), want its %d-byte body", id, got, len(got), len(want))
+			}
+		}
+	}
+	if len(s.stored["lead_updates"]) == 0 {
+		t.Error("no lead_updates rows to check raw bodies of")
+	}
+}
+
 // exactlyOnce fails unless got holds every one of want once and nothing else.
 func exactlyOnce(t *testing.T, table string, got, want []string) {
 	t.Helper()
@@ -387,6 +428,7 @@ func TestSubmitsWhileFlushingChunkedGenerations(t *testing.T) {
 	want := callbacks(0, workers*each)
 	exactlyOnce(t, "lead_updates", store.rows("lead_updates"), want)
 	exactlyOnce(t, "events", store.rows("events"), want)
+	rawsAreBodies(t, store, pad)
 	if n := len(store.tries()); n < 4 {
 		t.Errorf("%d inserts for %d callbacks of 3 KB with 4 MiB batches: chunks never filled", n, workers*each)
 	}
@@ -541,6 +583,7 @@ func TestMemoryLimitSpillsToTheLogWithoutLosingOrDuplicating(t *testing.T) {
 	e.waitLive() // the 50 may have filled memory again
 	e.close()
 	exactlyOnce(t, "lead_updates", store.rows("lead_updates"), want)
+	rawsAreBodies(t, store, pad)
 	if st := e.p.Stats(); st.ReplayedRecords < 200 {
 		t.Errorf("replayed %d records, want the >= 200 spilled", st.ReplayedRecords)
 	}
@@ -687,6 +730,7 @@ func TestCrashRecoveryStoresEveryAcknowledgedCallback(t *testing.T) {
 	// A batch the store took just before the crash may be replayed in other batches, under
 	// other tokens: the views count callbacks by distinct callback_id.
 	distinct(t, "lead_updates", store.rows("lead_updates"), want)
+	rawsAreBodies(t, store, "")
 	if e2.log.Size() != 0 {
 		t.Errorf("%d bytes of log left after recovery and Close", e2.log.Size())
 	}
@@ -819,6 +863,7 @@ func TestConcurrentSubmitsWithFlakyStoreAndSpillStoreEachCallbackOnce(t *testing
 
 	want := callbacks(0, workers*each)
 	exactlyOnce(t, "lead_updates", store.rows("lead_updates"), want)
+	rawsAreBodies(t, store, pad)
 	if e2.log.Size() != 0 {
 		t.Errorf("%d bytes left in the log", e2.log.Size())
 	}

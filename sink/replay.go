@@ -162,7 +162,7 @@ func (r *replayer) add(rec wal.Record) {
 	case derr != nil:
 		p.addDeadLetterLocked(rec.Pos, recordHash(rec.Pos, rec.Body), rec.ReceivedAt, rec.Remote, p.opts.Reason(derr), derr, rec.Body)
 	default:
-		p.fill.addRows(rec.Pos, recordHash(rec.Pos, rec.Body), &r.rows, time.Now())
+		p.fill.addRows(rec.Pos, recordHash(rec.Pos, rec.Body), &r.rows, rec.Body, time.Now())
 	}
 	p.fill.replayed(rec.Pos)
 	p.addedLocked(rec.Pos)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/leadhouse/leadhouse/flatten"
 	"github.com/leadhouse/leadhouse/schema"
+	"github.com/leadhouse/leadhouse/sink"
 	"github.com/leadhouse/leadhouse/sink/chdb"
 	"github.com/leadhouse/leadhouse/sink/chdb/chdbtest"
 )
@@ -288,7 +289,7 @@ func insert(t *testing.T, s *chdb.Store, tb *schema.Table, token string, fill fu
 		return
 	}
 	sum := sha256.Sum256([]byte(token))
-	if err := s.Insert(context.Background(), tb, []arrow.RecordBatch{rec}, hex.EncodeToString(sum[:])+"/"+tb.Name); err != nil {
+	if err := s.Insert(context.Background(), tb, sink.Batch{Chunks: []arrow.RecordBatch{rec}}, hex.EncodeToString(sum[:])+"/"+tb.Name); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -230,6 +233,7 @@ func TestServeEndToEnd(t *testing.T) {
 	cb := inst.url + "/v1/callbacks"
 	bearer := "Bearer " + testToken
 	seed, variant, invalid := fixture(t, "seed_callback.json"), fixture(t, "variant_callback.json"), fixture(t, "seed_callback_invalid.json")
+	rotated := bytes.Replace(seed, []byte(`"lead_id":1402361`), []byte(`"lead_id":"77"`), 1)
 
 	cases := []struct {
 		name   string
@@ -241,7 +245,7 @@ func TestServeEndToEnd(t *testing.T) {
 		{"sample", cb, bearer, seed, 202},
 		{"sample again", cb, bearer, seed, 202},
 		{"variant by query token", cb + "?token=" + testToken, "", variant, 202},
-		{"rotated old token", cb, "Bearer rotated-old-token-xyz", bytes.Replace(seed, []byte(`"lead_id":1402361`), []byte(`"lead_id":"77"`), 1), 202},
+		{"rotated old token", cb, "Bearer rotated-old-token-xyz", rotated, 202},
 		{"invalid sample", cb, bearer, invalid, 400},
 		{"array", cb, bearer, []byte(`[1,2]`), 422},
 		{"no lead id", cb, bearer, []byte(`{"lead_id":"abc"}`), 422},
@@ -293,6 +297,16 @@ func TestServeEndToEnd(t *testing.T) {
 	// The sample posted twice is one callback everywhere analysts look.
 	if got := query(t, bin, dataDir, "SELECT count(), uniqExact(callback_id) FROM lead_updates_dedup"); got != "3\t3" {
 		t.Errorf("lead_updates_dedup count, ids = %q, want 3 callbacks", got)
+	}
+	// Raw bodies are stored byte for byte (the batches read them back from the write-ahead log).
+	var sums []string
+	for _, b := range [][]byte{seed, variant, rotated} {
+		sum := sha256.Sum256(b)
+		sums = append(sums, hex.EncodeToString(sum[:]))
+	}
+	slices.Sort(sums)
+	if got := query(t, bin, dataDir, "SELECT DISTINCT lower(hex(SHA256(raw))) FROM lead_updates ORDER BY 1"); got != strings.Join(sums, "\n") {
+		t.Errorf("SHA-256 of the stored raw bodies:\n%s\nwant those of the bodies sent:\n%s", got, strings.Join(sums, "\n"))
 	}
 	if got := query(t, bin, dataDir, "SELECT lead_id, lead_status, callbacks FROM leads_current ORDER BY lead_id"); got != "77\tfinal_negotiation\t1\n1402361\tinterested\t2" {
 		t.Errorf("leads_current = %q", got)

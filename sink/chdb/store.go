@@ -53,17 +53,20 @@ func (s *Store) Engine() *Engine { return s.engine }
 // time: the engine parses Native with less work than Arrow IPC, the encoded batch is never held
 // whole, and one block however the batch is chunked keeps the deduplication identity of a
 // replayed batch equal to the original's.
-func (s *Store) Insert(ctx context.Context, t *schema.Table, batch []arrow.RecordBatch, token string) error {
+func (s *Store) Insert(ctx context.Context, t *schema.Table, batch sink.Batch, token string) error {
 	cols := s.nativeColumns(t)
-	rows := 0
-	for _, rec := range batch {
-		rows += int(rec.NumRows())
+	if d := batch.Deferred; d != nil {
+		if d.Column < 0 || d.Column >= len(cols) {
+			return fmt.Errorf("insert into %s: deferred column %d of %d", t.Name, d.Column, len(cols))
+		}
+		cols[d.Column].Values = d.Value
 	}
+	rows := batch.Rows()
 	_, err := s.engine.InsertFunc(ctx, s.insertQuery(t, token), "Native", func(write func([]byte) error) error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		var err error
-		s.buf, err = native.WriteBlock(s.buf, batch, cols, nativeChunkBytes, write)
+		s.buf, err = native.WriteBlock(s.buf, batch.Chunks, cols, nativeChunkBytes, write)
 		// A buffer grown by an unusually large value is not kept for every later insert.
 		if cap(s.buf) > 4*nativeChunkBytes {
 			s.buf = nil

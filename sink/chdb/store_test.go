@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/leadhouse/leadhouse/schema"
+	"github.com/leadhouse/leadhouse/sink"
 	"github.com/leadhouse/leadhouse/sink/chdb"
 	"github.com/leadhouse/leadhouse/sink/chdb/chdbtest"
 )
@@ -79,7 +80,7 @@ func TestStoreInsertWithSameTokenStoresOnce(t *testing.T) {
 
 	// The token holds a quote and a backslash so that quoting is exercised too.
 	for _, token := range []string{"dead_letters:1.0-1.4:5'\\", "dead_letters:1.0-1.4:5'\\", "other"} {
-		if err := s.Insert(ctx, schema.DeadLetters, []arrow.RecordBatch{rec}, token); err != nil {
+		if err := s.Insert(ctx, schema.DeadLetters, sink.Batch{Chunks: []arrow.RecordBatch{rec}}, token); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -109,14 +110,14 @@ func TestStoreInsertWritesEveryChunkOnce(t *testing.T) {
 		return out
 	}
 	for _, batch := range [][]arrow.RecordBatch{chunked(3, 1, 7), chunked(11), chunked(5, 6), chunked(3, 1, 7)} {
-		if err := s.Insert(ctx, schema.DeadLetters, batch, "chunks"); err != nil {
+		if err := s.Insert(ctx, schema.DeadLetters, sink.Batch{Chunks: batch}, "chunks"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if got := query(t, s, "SELECT count(), uniqExact(body) FROM dead_letters"); got != "11\t11\n" {
 		t.Errorf("after the same 11 rows four times, chunked differently, under one token: %q, want 11 distinct rows", got)
 	}
-	if err := s.Insert(ctx, schema.DeadLetters, chunked(4, 7), "another token"); err != nil {
+	if err := s.Insert(ctx, schema.DeadLetters, sink.Batch{Chunks: chunked(4, 7)}, "another token"); err != nil {
 		t.Fatal(err)
 	}
 	if got := query(t, s, "SELECT count() FROM dead_letters"); got != "22\n" {
@@ -147,7 +148,7 @@ func TestStoreInsertKeepsEveryColumnType(t *testing.T) {
 	schema.AppendOne(schema.LeadUpdates, b, &row)
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	if err := s.Insert(context.Background(), schema.LeadUpdates, []arrow.RecordBatch{rec}, "t"); err != nil {
+	if err := s.Insert(context.Background(), schema.LeadUpdates, sink.Batch{Chunks: []arrow.RecordBatch{rec}}, "t"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -194,7 +195,7 @@ func TestStoreErrorsNameWhatFailed(t *testing.T) {
 	}
 	rec := deadLetters(1, "x")
 	defer rec.Release()
-	err := s.Insert(ctx, schema.DeadLetters, []arrow.RecordBatch{rec}, "t")
+	err := s.Insert(ctx, schema.DeadLetters, sink.Batch{Chunks: []arrow.RecordBatch{rec}}, "t")
 	if !errors.As(err, &qe) || !strings.Contains(err.Error(), "dead_letters") {
 		t.Errorf("Insert into a missing table: %v, want a *chdb.QueryError naming dead_letters", err)
 	}

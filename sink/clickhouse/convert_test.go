@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/leadhouse/leadhouse/schema"
+	"github.com/leadhouse/leadhouse/sink"
 	"github.com/leadhouse/leadhouse/sink/chdb"
 )
 
@@ -307,4 +308,58 @@ func BenchmarkConvertLeadUpdates(b *testing.B) {
 	})
 	run("append", func(b *testing.B) { engineColumns(b, names, types, rec) })
 	run("encode", func(b *testing.B) { encodeNative(b, engineColumns(b, names, types, rec)) })
+}
+
+// A deferred column's values are read through the batch and appended in place of the chunk's
+// column, chunk by chunk; a failing read fails the append.
+func TestDeferredValuesAreAppended(t *testing.T) {
+	raw := columnIndex(t, schema.LeadUpdates, "raw")
+	recA, _ := buildTable[schema.LeadUpdate](schema.LeadUpdates)(3)
+	defer recA.Release()
+	recB, _ := buildTable[schema.LeadUpdate](schema.LeadUpdates)(2)
+	defer recB.Release()
+	body := func(k, row int) string { return fmt.Sprintf(`{"chunk":%d,"row":%d}`, k, row) }
+	b := sink.Batch{Chunks: []arrow.RecordBatch{recA, recB}, Deferred: &sink.Deferred{Column: raw,
+		Value: func(k, row int) ([]byte, error) { return []byte(body(k, row)), nil }}}
+	col, err := column.Type("String").Column("raw", serverContext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range b.Chunks {
+		if err := appendBatchColumn(bareColumn{col}, b, k, raw, "String"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got, want []string
+	for i := range col.Rows() {
+		got = append(got, col.Row(i, false).(string))
+	}
+	for k, rec := range b.Chunks {
+		for row := range int(rec.NumRows()) {
+			want = append(want, body(k, row))
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("appended %q, want %q", got, want)
+	}
+
+	lost := errors.New("segment gone")
+	b.Deferred.Value = func(int, int) ([]byte, error) { return nil, lost }
+	if err := appendBatchColumn(bareColumn{col}, b, 0, raw, "String"); !errors.Is(err, lost) {
+		t.Errorf("append with a failing read returned %v", err)
+	}
+	if err := appendBatchColumn(bareColumn{col}, b, 0, raw, "Nullable(String)"); err == nil {
+		t.Error("deferred strings appended to a Nullable(String) column")
+	}
+}
+
+func columnIndex(t *testing.T, tbl *schema.Table, name string) int {
+	t.Helper()
+	for i, c := range tbl.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	t.Fatalf("%s has no column %s", tbl.Name, name)
+	return -1
 }

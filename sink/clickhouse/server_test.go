@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/leadhouse/leadhouse/schema"
+	"github.com/leadhouse/leadhouse/sink"
 	"github.com/leadhouse/leadhouse/sink/chdb"
 	lhsql "github.com/leadhouse/leadhouse/sql"
 )
@@ -76,7 +77,7 @@ func TestServerStoresEveryTableAsTheEngineDoes(t *testing.T) {
 		t.Run(tc.table.Name, func(t *testing.T) {
 			rec, _ := tc.build(50)
 			defer rec.Release()
-			if err := s.Insert(ctx, tc.table, []arrow.RecordBatch{rec}, "server-test/"+tc.table.Name); err != nil {
+			if err := s.Insert(ctx, tc.table, sink.Batch{Chunks: []arrow.RecordBatch{rec}}, "server-test/"+tc.table.Name); err != nil {
 				t.Fatal(err)
 			}
 			stream, err := chdb.EncodeArrowStream(rec)
@@ -119,7 +120,7 @@ func TestServerInsertWithSameTokenStoresOnce(t *testing.T) {
 		return strings.TrimSpace(buf.String())
 	}
 	for i, step := range []struct{ token, want string }{{"batch-1", "40"}, {"batch-1", "40"}, {"batch-2", "80"}} {
-		if err := s.Insert(ctx, schema.DeadLetters, []arrow.RecordBatch{rec}, step.token); err != nil {
+		if err := s.Insert(ctx, schema.DeadLetters, sink.Batch{Chunks: []arrow.RecordBatch{rec}}, step.token); err != nil {
 			t.Fatal(err)
 		}
 		if got := count(); got != step.want {

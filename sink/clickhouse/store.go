@@ -182,9 +182,9 @@ func (s *Store) Database() string { return s.database }
 // tables with a deduplication window). Columns are converted to the types the server reports for
 // the table, so a column the server holds with another type than schema says fails here rather
 // than being silently cast.
-func (s *Store) Insert(ctx context.Context, t *schema.Table, batch []arrow.RecordBatch, token string) error {
+func (s *Store) Insert(ctx context.Context, t *schema.Table, batch sink.Batch, token string) error {
 	rows := int64(0)
-	for _, rec := range batch {
+	for _, rec := range batch.Chunks {
 		if err := checkRecord(t, rec); err != nil {
 			return fmt.Errorf("insert into %s: %w", t.Name, err)
 		}
@@ -200,8 +200,8 @@ func (s *Store) Insert(ctx context.Context, t *schema.Table, batch []arrow.Recor
 	if err != nil {
 		return fmt.Errorf("insert into %s: prepare: %w", t.Name, err)
 	}
-	for _, rec := range batch {
-		if err := appendRecord(b, t, rec); err != nil {
+	for k := range batch.Chunks {
+		if err := appendRecord(b, t, batch, k); err != nil {
 			// Abort drops the connection mid-INSERT, so the server stores none of the rows.
 			_ = b.Abort()
 			return fmt.Errorf("insert into %s: %w", t.Name, err)
@@ -235,9 +235,9 @@ type appender interface {
 	Append(v any) error
 }
 
-// appendRecord appends every column of rec to batch, converted to the type the server reported
+// appendRecord appends every column of chunk k of b to batch, converted to the type the server reported
 // for it.
-func appendRecord(batch driver.Batch, t *schema.Table, rec arrow.RecordBatch) error {
+func appendRecord(batch driver.Batch, t *schema.Table, b sink.Batch, k int) error {
 	cols := batch.Columns()
 	if len(cols) != len(t.Columns) {
 		return fmt.Errorf("server sent %d columns for %d", len(cols), len(t.Columns))
@@ -246,7 +246,7 @@ func appendRecord(batch driver.Batch, t *schema.Table, rec arrow.RecordBatch) er
 		if c.Name() != t.Columns[i].Name {
 			return fmt.Errorf("server sent column %s where %s was expected", c.Name(), t.Columns[i].Name)
 		}
-		if err := appendColumn(batch.Column(i), rec.Column(i), string(c.Type())); err != nil {
+		if err := appendBatchColumn(batch.Column(i), b, k, i, string(c.Type())); err != nil {
 			return fmt.Errorf("column %s: %w", c.Name(), err)
 		}
 	}
@@ -256,6 +256,22 @@ func appendRecord(batch driver.Batch, t *schema.Table, rec arrow.RecordBatch) er
 // appendColumn converts arr for a column of type chType and appends it to col in one call.
 func appendColumn(col appender, arr arrow.Array, chType string) error {
 	vals, err := columnValues(arr, chType)
+	if err != nil {
+		return err
+	}
+	return col.Append(vals)
+}
+
+// appendBatchColumn appends column i of chunk k of b to col: the chunk's Arrow column converted,
+// or the deferred values, read whole (the driver holds the block in memory until it sends it).
+func appendBatchColumn(col appender, b sink.Batch, k, i int, chType string) error {
+	if b.Deferred == nil || b.Deferred.Column != i {
+		return appendColumn(col, b.Chunks[k].Column(i), chType)
+	}
+	if chType != "String" {
+		return fmt.Errorf("deferred values are strings, the server's column is %s", chType)
+	}
+	vals, err := b.Strings(k, i)
 	if err != nil {
 		return err
 	}

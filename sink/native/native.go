@@ -27,6 +27,10 @@ type Column struct {
 	Name string
 	// Type is the ClickHouse type of the destination column, such as "Nullable(UInt64)".
 	Type string
+	// Values, when set, supplies a String column's values instead of the record batches, whose
+	// column is then not read: the value of row `row` of batch `rec`, valid until the next call.
+	// It lets a caller keep large values out of its batches until they are encoded.
+	Values func(rec, row int) ([]byte, error)
 }
 
 // wireType is the type a column is declared with in the block. A LowCardinality column is sent as
@@ -147,8 +151,36 @@ func (o *out) block(recs []arrow.RecordBatch, cols []Column, lo, hi int) error {
 		wt := wireType(c.Type)
 		o.buf = appendString(o.buf, c.Name)
 		o.buf = appendString(o.buf, wt)
-		if err := o.column(segs, wt); err != nil {
+		var err error
+		if c.Values != nil {
+			err = o.supplied(segs, wt, c.Values)
+		} else {
+			err = o.column(segs, wt)
+		}
+		if err != nil {
 			return fmt.Errorf("native block: column %s: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// supplied encodes a String column whose values come from values rather than from segs, which
+// give only the rows. The buffer may be handed over after any value: one can be megabytes.
+func (o *out) supplied(segs []segment, t string, values func(rec, row int) ([]byte, error)) error {
+	if t != "String" {
+		return fmt.Errorf("supplied values are strings, the column is %s", t)
+	}
+	for k, s := range segs {
+		for i := s.lo; i < s.hi; i++ {
+			v, err := values(k, i)
+			if err != nil {
+				return fmt.Errorf("row %d of batch %d: %w", i, k, err)
+			}
+			o.buf = binary.AppendUvarint(o.buf, uint64(len(v)))
+			o.buf = append(o.buf, v...)
+			if err := o.spill(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -419,5 +420,72 @@ func TestEmptyListWithoutOffsets(t *testing.T) {
 	want := append([]byte{1, 0, 1, 'a', 13}, "Array(String)"...)
 	if !bytes.Equal(got, want) {
 		t.Errorf("block %q, want %q", got, want)
+	}
+}
+
+// A column whose values are supplied encodes exactly as if the batches held them, however the
+// rows are chunked, and a supplier's error stops the block.
+func TestSuppliedValuesEncodeLikeTheBatchsOwn(t *testing.T) {
+	const rows, col = 10, 6 // the String column "s"
+	rec := testBatch(t, rows)
+	whole, err := native.AppendBlock(nil, rec, columns(), 0, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same rows with the column left empty, its values given by Values.
+	fields := rec.Schema().Fields()
+	arrays := slices.Clone(rec.Columns())
+	empty := array.NewStringBuilder(memory.NewGoAllocator())
+	for range rows {
+		empty.Append("")
+	}
+	arrays[col] = empty.NewArray()
+	defer arrays[col].Release()
+	hollow := array.NewRecordBatch(arrow.NewSchema(fields, nil), arrays, rows)
+	defer hollow.Release()
+	values := rec.Column(col).(*array.String)
+
+	for _, cuts := range [][]int{{10}, {3, 3, 4}, {0, 9, 1}} {
+		var recs []arrow.RecordBatch
+		starts := []int{}
+		lo := 0
+		for _, n := range cuts {
+			part := hollow.NewSlice(int64(lo), int64(lo+n))
+			defer part.Release()
+			recs = append(recs, part)
+			starts = append(starts, lo)
+			lo += n
+		}
+		cols := columns()
+		cols[col].Values = func(k, row int) ([]byte, error) {
+			return []byte(values.Value(starts[k] + row)), nil
+		}
+		var got []byte
+		if _, err := native.WriteBlock(nil, recs, cols, 5, func(p []byte) error {
+			got = append(got, p...)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, whole) {
+			t.Errorf("chunks %v: the block with supplied values differs from the batch's own", cuts)
+		}
+	}
+
+	cols := columns()
+	lost := errors.New("record gone")
+	cols[col].Values = func(_, row int) ([]byte, error) {
+		if row == 4 {
+			return nil, lost
+		}
+		return []byte("v"), nil
+	}
+	if _, err := native.AppendBlock(nil, hollow, cols, 0, rows); !errors.Is(err, lost) || !strings.Contains(err.Error(), "row 4") {
+		t.Errorf("AppendBlock with a failing supplier returned %v, want its error naming row 4", err)
+	}
+	cols = columns()
+	cols[0].Values = func(int, int) ([]byte, error) { return []byte("v"), nil }
+	if _, err := native.AppendBlock(nil, hollow, cols, 0, rows); err == nil {
+		t.Error("AppendBlock supplied values for a UInt64 column, want an error")
 	}
 }
