@@ -2,7 +2,9 @@ package sink
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/leadhouse/leadhouse/sink/wal"
@@ -68,24 +70,38 @@ func isClosed(c chan struct{}) bool {
 	}
 }
 
-// flush writes every table of g that the store does not have yet, each retried until it
-// succeeds or ctx ends.
+// flush writes every table of g that the store does not have yet, up to InsertConcurrency of
+// them at once, each retried until it succeeds or ctx ends. Tables are independent inserts with
+// their own tokens, so the order they land in does not matter, nor which of them a crash cuts off.
 func (p *Pipeline) flush(ctx context.Context, g *generation) error {
+	slots := make(chan struct{}, p.opts.InsertConcurrency)
+	var wg sync.WaitGroup
+	var errs [numTables]error
 	for i := range g.tables {
 		t := &g.tables[i]
 		if t.rows == 0 || t.stored {
 			continue
 		}
-		if err := p.insert(ctx, g, i); err != nil {
-			return err
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return ctx.Err()
 		}
-		t.stored = true
-		t.releaseChunks()
-		p.mu.Lock()
-		p.rowsFlushed[i] += int64(t.rows)
-		p.mu.Unlock()
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if errs[i] = p.insert(ctx, g, i); errs[i] != nil {
+				return
+			}
+			t.stored = true
+			t.releaseChunks()
+			p.mu.Lock()
+			p.rowsFlushed[i] += int64(t.rows)
+			p.mu.Unlock()
+		})
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs[:]...)
 }
 
 // insert writes table i's batch of g, retrying with the same batch and token, after an

@@ -50,8 +50,10 @@ type fakeStore struct {
 	fail      int
 	down      bool
 	ambiguous bool
-	// hold, when set, makes Insert wait until it is closed.
-	hold     chan struct{}
+	// hold, when set, makes Insert wait until it is closed; inFlight counts the inserts waiting,
+	// most the largest number seen at once.
+	hold           chan struct{}
+	inFlight, most int
 	onInsert func(table string) // called after an insert is recorded, outside the lock
 }
 
@@ -64,14 +66,18 @@ var _ sink.Store = (*fakeStore)(nil)
 func (s *fakeStore) Insert(ctx context.Context, t *schema.Table, batch sink.Batch, token string) error {
 	s.mu.Lock()
 	hold := s.hold
+	s.inFlight++
+	s.most = max(s.most, s.inFlight)
 	s.mu.Unlock()
 	if hold != nil {
 		select {
 		case <-hold:
 		case <-ctx.Done():
-			return ctx.Err()
 		}
 	}
+	s.mu.Lock()
+	s.inFlight--
+	s.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -431,6 +437,42 @@ func TestSubmitsWhileFlushingChunkedGenerations(t *testing.T) {
 	rawsAreBodies(t, store, pad)
 	if n := len(store.tries()); n < 4 {
 		t.Errorf("%d inserts for %d callbacks of 3 KB with 4 MiB batches: chunks never filled", n, workers*each)
+	}
+}
+
+// With InsertConcurrency the tables of a generation are written at once; by default one at a time.
+func TestInsertConcurrencyWritesTablesTogether(t *testing.T) {
+	for _, tc := range []struct {
+		concurrency, want int
+	}{{0, 1}, {2, 2}, {8, 3}} { // the generation has rows in three tables
+		t.Run(fmt.Sprint(tc.concurrency), func(t *testing.T) {
+			store := newFakeStore()
+			store.hold = make(chan struct{})
+			opts := testOptions()
+			opts.InsertConcurrency = tc.concurrency
+			opts.MaxRows = 5 // one generation: the dead letter, then 5 callbacks
+			e := start(t, t.TempDir(), store, opts, wal.Options{})
+			want := callbacks(0, 5)
+			e.mustSubmit("not a callback")
+			e.mustSubmit(want...)
+			waitFor(t, fmt.Sprintf("%d inserts in flight", tc.want), func() bool {
+				store.mu.Lock()
+				defer store.mu.Unlock()
+				return store.inFlight == tc.want
+			})
+			// However long the inserts hang, no more start: each table is written once.
+			time.Sleep(20 * time.Millisecond)
+			store.set(func(s *fakeStore) {
+				if s.most != tc.want {
+					t.Errorf("%d inserts in flight at once, want %d", s.most, tc.want)
+				}
+				close(s.hold)
+			})
+			e.close()
+			exactlyOnce(t, "lead_updates", store.rows("lead_updates"), want)
+			exactlyOnce(t, "events", store.rows("events"), want)
+			exactlyOnce(t, "dead_letters", store.rows("dead_letters"), []string{"not a callback"})
+		})
 	}
 }
 

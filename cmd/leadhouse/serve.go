@@ -111,15 +111,22 @@ func startPipeline(ctx context.Context, cfg config, log *slog.Logger, st sink.St
 	}
 	// The replayer decodes one record at a time, so one Flattener serves it.
 	decoder := flatten.New()
+	// A ClickHouse server takes a generation's tables at once, on a connection each (the store
+	// keeps up to 8, one per table); the embedded engine runs one statement at a time.
+	concurrency := 1
+	if len(cfg.ClickHouseAddr) > 0 {
+		concurrency = 8
+	}
 	pipe, err := sink.New(st, wl, tracker, sink.Options{
-		Decode:           decoder.Flatten,
-		Reason:           server.Reason,
-		MaxRows:          cfg.BatchMaxRows,
-		MaxBytes:         int64(cfg.BatchMaxBytes),
-		FlushInterval:    cfg.FlushInterval,
-		MaxBufferedBytes: int64(cfg.MaxBufferedBytes),
-		OnFlush:          onFlush,
-		Logger:           log,
+		Decode:            decoder.Flatten,
+		Reason:            server.Reason,
+		MaxRows:           cfg.BatchMaxRows,
+		MaxBytes:          int64(cfg.BatchMaxBytes),
+		FlushInterval:     cfg.FlushInterval,
+		MaxBufferedBytes:  int64(cfg.MaxBufferedBytes),
+		InsertConcurrency: concurrency,
+		OnFlush:           onFlush,
+		Logger:            log,
 	})
 	if err != nil {
 		wl.Close()
