@@ -19,6 +19,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/leadhouse/leadhouse/flatten"
 	"github.com/leadhouse/leadhouse/schema"
 	"github.com/leadhouse/leadhouse/sink"
 	"github.com/leadhouse/leadhouse/sink/wal"
@@ -276,7 +277,7 @@ func (e *env) close() {
 }
 
 // waitFor polls cond until it holds; the deadline only bounds a hung test.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
@@ -933,6 +934,59 @@ func TestNewRejectsBadOptions(t *testing.T) {
 			tt.edit(&opts)
 			if _, err := sink.New(newFakeStore(), log, &wal.Tracker{}, opts); err == nil {
 				t.Error("New accepted the options")
+			}
+		})
+	}
+}
+
+// BenchmarkFlushToASlowStore measures how long a burst of 100 sample callbacks (rows in seven
+// tables) takes to be stored by a store that takes 5 ms per INSERT, like a ClickHouse server
+// across a network: tables written one at a time, then all at once.
+func BenchmarkFlushToASlowStore(b *testing.B) {
+	const burst = 100
+	body, err := os.ReadFile("../flatten/testdata/seed_callback.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, concurrency := range []int{1, 8} {
+		b.Run(fmt.Sprintf("concurrency=%d", concurrency), func(b *testing.B) {
+			store := newFakeStore()
+			store.onInsert = func(string) { time.Sleep(5 * time.Millisecond) }
+			tracker := &wal.Tracker{}
+			log, err := wal.Open(wal.Options{Dir: b.TempDir(), Tracker: tracker, Sync: wal.SyncInterval})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer log.Close()
+			fl := flatten.New()
+			p, err := sink.New(store, log, tracker, sink.Options{
+				Decode: fl.Flatten, FlushInterval: time.Millisecond, InsertConcurrency: concurrency,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := p.Start(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close(context.Background())
+			at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+			rows := new(schema.Rows)
+			id := 0
+			b.ResetTimer()
+			for range b.N {
+				for range burst {
+					id++
+					cb := bytes.Replace(body, []byte(`"lead_id":1402361,`), fmt.Appendf(nil, `"lead_id":%d,`, id), 1)
+					if err := fl.Flatten(cb, at, rows); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := p.Submit(b.Context(), sink.Input{Body: cb, ReceivedAt: at}, sink.Decoded{Rows: rows}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				waitFor(b, "the burst stored", func() bool {
+					return store.count("lead_updates") == id && p.Stats().BufferedRows == 0
+				})
 			}
 		})
 	}
