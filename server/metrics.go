@@ -167,6 +167,8 @@ var (
 		"Bodies batched as dead letters: refused for their content, or corrupt in the write-ahead log.", nil, nil)
 	descCorrupt = prometheus.NewDesc("leadhouse_wal_corrupt_records_total",
 		"Stretches of the write-ahead log that were not valid records (kept as dead letters).", nil, nil)
+	descUnreadable = prometheus.NewDesc("leadhouse_wal_unreadable_bodies_total",
+		"Raw bodies the write-ahead log did not give back intact when their batch was written (a damaged disk); their rows were stored without them.", nil, nil)
 	descSpilled = prometheus.NewDesc("leadhouse_callbacks_spilled_total",
 		"Acknowledged callbacks left in the write-ahead log for the replayer because memory was full or the pipeline was recovering.", nil, nil)
 	descSpilling = prometheus.NewDesc("leadhouse_spilling",
@@ -178,7 +180,7 @@ var (
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descBufferedRows, descBufferedBytes, descStoreErrors, descWALBacklog, descReplayed,
-		descDeadLetters, descCorrupt, descSpilled, descSpilling, descInflight,
+		descDeadLetters, descCorrupt, descUnreadable, descSpilled, descSpilling, descInflight,
 	} {
 		ch <- d
 	}
@@ -197,6 +199,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descReplayed, prometheus.CounterValue, float64(st.ReplayedRecords))
 	ch <- prometheus.MustNewConstMetric(descDeadLetters, prometheus.CounterValue, float64(st.DeadLetters))
 	ch <- prometheus.MustNewConstMetric(descCorrupt, prometheus.CounterValue, float64(st.CorruptRecords))
+	ch <- prometheus.MustNewConstMetric(descUnreadable, prometheus.CounterValue, float64(st.UnreadableBodies))
 	ch <- prometheus.MustNewConstMetric(descSpilled, prometheus.CounterValue, float64(st.Spilled))
 	spilling := 0.0
 	if st.Mode == sink.ModeSpill {

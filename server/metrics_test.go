@@ -176,21 +176,22 @@ func TestCallbackOutcomesAreCounted(t *testing.T) {
 func TestStatsAreReadAtScrape(t *testing.T) {
 	p := &fakePipeline{stats: sink.Stats{
 		BufferedRows: 11, BufferedBytes: 2048, StoreErrors: 3, WALBacklogBytes: 4096, ReplayedRecords: 5,
-		DeadLetters: 6, CorruptRecords: 7, Spilled: 8, Mode: sink.ModeSpill,
+		DeadLetters: 6, CorruptRecords: 7, Spilled: 8, Mode: sink.ModeSpill, UnreadableBodies: 9,
 	}}
 	s := newTestServer(t, p, nil)
 	reg := s.Metrics().Registry()
 	for name, want := range map[string]float64{
-		"leadhouse_buffered_rows":             11,
-		"leadhouse_buffered_bytes":            2048,
-		"leadhouse_store_errors_total":        3,
-		"leadhouse_wal_backlog_bytes":         4096,
-		"leadhouse_replay_records_total":      5,
-		"leadhouse_callbacks_in_flight":       0,
-		"leadhouse_dead_letters_total":        6,
-		"leadhouse_wal_corrupt_records_total": 7,
-		"leadhouse_callbacks_spilled_total":   8,
-		"leadhouse_spilling":                  1,
+		"leadhouse_buffered_rows":               11,
+		"leadhouse_buffered_bytes":              2048,
+		"leadhouse_store_errors_total":          3,
+		"leadhouse_wal_backlog_bytes":           4096,
+		"leadhouse_replay_records_total":        5,
+		"leadhouse_callbacks_in_flight":         0,
+		"leadhouse_dead_letters_total":          6,
+		"leadhouse_wal_corrupt_records_total":   7,
+		"leadhouse_callbacks_spilled_total":     8,
+		"leadhouse_wal_unreadable_bodies_total": 9,
+		"leadhouse_spilling":                    1,
 	} {
 		if got := sample(t, reg, name); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)

@@ -58,6 +58,9 @@ type generation struct {
 	hints   *[numTables]chunkHint
 	records int
 	rows    int
+	// deferred is the size of the raw bodies the generation left in the log, which its inserts
+	// will carry: counted by the MaxBytes trigger, not as memory.
+	deferred int64
 	// positions are the records' WAL positions. Records are not added in position order:
 	// concurrent Submits race for the lock.
 	positions []wal.Position
@@ -159,9 +162,10 @@ func (g *generation) bytes() int64 {
 	return n
 }
 
-// full reports whether a size trigger says to flush.
+// full reports whether a size trigger says to flush. MaxBytes bounds what the inserts carry, so
+// the raw bodies left in the log count toward it.
 func (g *generation) full(o *Options) bool {
-	if g.bytes() >= o.MaxBytes {
+	if g.bytes()+g.deferred >= o.MaxBytes {
 		return true
 	}
 	for i := range g.tables {
@@ -371,6 +375,7 @@ func (g *generation) addRows(pos wal.Position, h uint64, rows *schema.Rows, body
 	raw := lead.Raw
 	if pos.Segment != 0 && len(body) == len(raw) && (len(raw) == 0 || raw == unsafe.String(&body[0], len(body))) {
 		lead.Raw, ref = "", pos
+		g.deferred += int64(len(raw))
 	}
 	schema.AppendOne(schema.LeadUpdates, g.builder(tLeads), lead)
 	lead.Raw = raw
@@ -435,25 +440,65 @@ func (g *generation) token(i int) string {
 }
 
 // build returns table i's rows as a batch, sealing the builder's. Raw bodies the generation
-// left in the log are read with bodies, which must not be used elsewhere until the batch is
-// written.
-func (g *generation) build(i int, bodies *wal.BodyReader) Batch {
+// left in the log are read with read (a wal.BodyReader's Body, or nil to fail them), whose
+// bytes need only last until its next call.
+func (g *generation) build(i int, read func(wal.Position) ([]byte, error)) Batch {
 	g.seal(i, false)
 	t := &g.tables[i]
 	b := Batch{Chunks: t.chunks}
 	if i == tLeads && slices.ContainsFunc(t.chunkRefs, hasRef) {
+		c := &chunkBodies{k: -1}
 		b.Deferred = &Deferred{Column: rawColumn, Value: func(k, row int) ([]byte, error) {
-			if ref := t.chunkRefs[k][row]; ref.Segment != 0 {
-				if bodies == nil {
-					return nil, fmt.Errorf("raw body at %s: no reader of the write-ahead log", ref)
-				}
-				return bodies.Body(ref)
+			if t.chunkRefs[k][row].Segment == 0 {
+				s := t.chunks[k].Column(rawColumn).(*array.String).Value(row)
+				return unsafe.Slice(unsafe.StringData(s), len(s)), nil
 			}
-			s := t.chunks[k].Column(rawColumn).(*array.String).Value(row)
-			return unsafe.Slice(unsafe.StringData(s), len(s)), nil
+			if c.k != k {
+				if err := c.load(k, t.chunkRefs[k], read); err != nil {
+					return nil, err
+				}
+			}
+			return c.arena[c.start[row] : c.start[row]+c.size[row]], nil
 		}}
 	}
 	return b
+}
+
+// chunkBodies holds the raw bodies of one chunk, read from the log in position order: rows reach
+// a chunk nearly, not exactly, in that order (concurrent Submits race for the lock), and reading
+// them in row order would step back and forth across the reader's read-ahead. One chunk's bodies
+// are a few megabytes, held only while the chunk's raw column is written.
+type chunkBodies struct {
+	k           int // the chunk loaded, -1 for none
+	arena       []byte
+	start, size []int // row i's body is arena[start[i]:][:size[i]]
+	order       []int
+}
+
+func (c *chunkBodies) load(k int, refs []wal.Position, read func(wal.Position) ([]byte, error)) error {
+	c.k = -1
+	c.order = c.order[:0]
+	for row, ref := range refs {
+		if ref.Segment != 0 {
+			c.order = append(c.order, row)
+		}
+	}
+	slices.SortFunc(c.order, func(a, b int) int { return refs[a].Compare(refs[b]) })
+	c.arena = c.arena[:0]
+	c.start, c.size = slices.Grow(c.start[:0], len(refs))[:len(refs)], slices.Grow(c.size[:0], len(refs))[:len(refs)]
+	for _, row := range c.order {
+		if read == nil {
+			return fmt.Errorf("raw body at %s: no reader of the write-ahead log", refs[row])
+		}
+		body, err := read(refs[row])
+		if err != nil {
+			return err
+		}
+		c.start[row], c.size[row] = len(c.arena), len(body)
+		c.arena = append(c.arena, body...)
+	}
+	c.k = k
+	return nil
 }
 
 func hasRef(refs []wal.Position) bool {

@@ -144,7 +144,7 @@ func BenchmarkBatch1000Callbacks(b *testing.B) {
 			if g.tables[i].rows == 0 {
 				continue
 			}
-			batch := g.build(i, reader)
+			batch := g.build(i, reader.Body)
 			cols := nativeColumns(tables[i])
 			if d := batch.Deferred; d != nil {
 				cols[d.Column].Values = d.Value
@@ -384,7 +384,7 @@ func TestRawBodiesStayInTheLog(t *testing.T) {
 
 	reader := log.NewBodyReader()
 	defer reader.Close()
-	batch := g.build(tLeads, reader)
+	batch := g.build(tLeads, reader.Body)
 	if batch.Deferred == nil || batch.Deferred.Column != rawColumn || len(batch.Chunks) < 2 {
 		t.Fatalf("batch of %d chunks, deferred %+v: want several chunks and raw deferred", len(batch.Chunks), batch.Deferred)
 	}

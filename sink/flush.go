@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -109,7 +110,15 @@ func (p *Pipeline) flush(ctx context.Context, g *generation) error {
 func (p *Pipeline) insert(ctx context.Context, g *generation, i int) error {
 	bodies := p.log.NewBodyReader()
 	defer bodies.Close()
-	tbl, batch, token, rows := tables[i], g.build(i, bodies), g.token(i), g.tables[i].rows
+	read := func(pos wal.Position) ([]byte, error) {
+		b, err := bodies.Body(pos)
+		if err != nil {
+			p.bodyUnreadable(pos, err)
+			return nil, nil
+		}
+		return b, nil
+	}
+	tbl, batch, token, rows := tables[i], g.build(i, read), g.token(i), g.tables[i].rows
 	backoff := p.opts.RetryMin
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
@@ -118,13 +127,13 @@ func (p *Pipeline) insert(ctx context.Context, g *generation, i int) error {
 			p.opts.OnFlush(tbl.Name, rows, time.Since(start), err)
 		}
 		if err == nil {
-			p.storeSucceeded()
+			p.storeSucceeded(i)
 			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		p.storeFailed(err)
+		p.storeFailed(i, err)
 		var sleep time.Duration
 		if backoff > 0 {
 			sleep = rand.N(backoff)
@@ -142,7 +151,20 @@ func (p *Pipeline) insert(ctx context.Context, g *generation, i int) error {
 	}
 }
 
-func (p *Pipeline) storeFailed(err error) {
+// bodyUnreadable reports a raw body the log no longer gives back intact: it was durable when
+// acknowledged, so this is a damaged disk (or a bug), and no retry brings it back. Failing the
+// insert would retry it forever and hold every later batch back, so the row is stored without its
+// raw body, and the loss is logged and counted. A restart would read the same record as a
+// corrupt stretch and keep its bytes as a wal_corrupt dead letter.
+func (p *Pipeline) bodyUnreadable(pos wal.Position, err error) {
+	p.mu.Lock()
+	p.stats.UnreadableBodies++
+	p.mu.Unlock()
+	p.opts.Logger.Error("cannot read a raw body back from the write-ahead log: its row is stored without it",
+		"position", pos.String(), "err", err)
+}
+
+func (p *Pipeline) storeFailed(i int, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.stats.StoreErrors++
@@ -150,16 +172,22 @@ func (p *Pipeline) storeFailed(err error) {
 		p.storeErrSince = time.Now()
 	}
 	p.storeErr = err
+	p.failing[i] = true
 }
 
-func (p *Pipeline) storeSucceeded() {
+// storeSucceeded clears the store's failure once no table's insert is failing: with tables
+// written concurrently, one succeeding says nothing of another still retrying.
+func (p *Pipeline) storeSucceeded(i int) {
 	p.mu.Lock()
+	p.failing[i] = false
 	failed, since := p.storeErr != nil, p.storeErrSince
+	if !failed || slices.Contains(p.failing[:], true) {
+		p.mu.Unlock()
+		return
+	}
 	p.storeErr = nil
 	p.mu.Unlock()
-	if failed {
-		p.opts.Logger.Info("store writes recovered", "down_for", time.Since(since).Round(time.Millisecond))
-	}
+	p.opts.Logger.Info("store writes recovered", "down_for", time.Since(since).Round(time.Millisecond))
 }
 
 // finish retires a stored generation: its records are done, its memory is freed and the log's

@@ -20,7 +20,8 @@ type Options struct {
 
 	// MaxRows flushes the buffered rows when any one table holds this many; default 50,000.
 	MaxRows int
-	// MaxBytes flushes the buffered rows when their Arrow buffers reach this size; default 16 MiB.
+	// MaxBytes flushes the buffered rows when their data reaches this size: their Arrow buffers
+	// plus the raw bodies left in the write-ahead log, which the inserts carry; default 16 MiB.
 	MaxBytes int64
 	// FlushInterval is the longest a row waits in memory before it is flushed; default 1s.
 	FlushInterval time.Duration
@@ -46,7 +47,8 @@ type Options struct {
 	ProgressInterval time.Duration
 
 	// OnFlush, when set, is called after every attempt to write a table's batch, with the rows in
-	// it, how long the attempt took and its error. It feeds the flush metrics.
+	// it, how long the attempt took and its error. It feeds the flush metrics. With
+	// InsertConcurrency above 1 it is called from several goroutines at once.
 	OnFlush func(table string, rows int, d time.Duration, err error)
 	// Logger receives store failures, recoveries and replay progress. Default: discard.
 	Logger *slog.Logger

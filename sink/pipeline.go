@@ -82,8 +82,11 @@ type Stats struct {
 	ReplayedRecords int64
 	DeadLetters     int64 // dead-letter rows batched, corrupt records included
 	CorruptRecords  int64 // stretches of the write-ahead log that were not valid records
-	WALBacklogBytes int64 // write-ahead log bytes not yet committed
-	Committed       wal.Position
+	// UnreadableBodies counts raw bodies that could not be read back from the write-ahead log
+	// when their batch was written (a damaged disk); their rows were stored without them.
+	UnreadableBodies int64
+	WALBacklogBytes  int64 // write-ahead log bytes not yet committed
+	Committed        wal.Position
 }
 
 // Pipeline takes callbacks from the HTTP handler and writes their rows to a Store, never losing
@@ -132,9 +135,10 @@ type Pipeline struct {
 	memFreed       chan struct{} // closed and replaced whenever a generation's memory is released
 	rowsFlushed    [numTables]int64
 	stats          Stats // counters only; the rest is computed by Stats
-	storeErr       error // last store failure, nil once an insert succeeds
+	storeErr       error // last store failure, nil once no table's insert is failing
 	storeErrSince  time.Time
-	backlogFull    bool // the last append was refused with wal.ErrFull
+	failing        [numTables]bool // tables whose last insert failed
+	backlogFull    bool            // the last append was refused with wal.ErrFull
 
 	kick       chan struct{} // wakes the flusher
 	spillStart chan struct{} // wakes the replayer

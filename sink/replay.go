@@ -146,8 +146,13 @@ func (r *replayer) switchToLive(ctx context.Context, read *wal.Position) (bool, 
 func (r *replayer) add(rec wal.Record) {
 	p := r.p
 	// Records written before this process started are not in the tracker yet; for the others
-	// this does nothing.
-	p.tracker.Add(rec.Pos)
+	// this does nothing. A record that is not pending (its appender gave up, so the log marked it
+	// Done) holds no commit back: its segment may be gone before this batch is written, so its
+	// raw body stays in the batch instead of being read back from the log.
+	body := rec.Body
+	if !p.tracker.Add(rec.Pos) {
+		body = nil
+	}
 	var derr error
 	if rec.Corrupt == nil {
 		derr = p.opts.Decode(rec.Body, rec.ReceivedAt, &r.rows)
@@ -162,7 +167,7 @@ func (r *replayer) add(rec wal.Record) {
 	case derr != nil:
 		p.addDeadLetterLocked(rec.Pos, recordHash(rec.Pos, rec.Body), rec.ReceivedAt, rec.Remote, p.opts.Reason(derr), derr, rec.Body)
 	default:
-		p.fill.addRows(rec.Pos, recordHash(rec.Pos, rec.Body), &r.rows, rec.Body, time.Now())
+		p.fill.addRows(rec.Pos, recordHash(rec.Pos, rec.Body), &r.rows, body, time.Now())
 	}
 	p.fill.replayed(rec.Pos)
 	p.addedLocked(rec.Pos)

@@ -56,6 +56,7 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 		ShutdownTimeout: cfg.ShutdownTimeout / 3,
 	})
 	if err != nil {
+		closePipeline(ctx, pipe, cfg.ShutdownTimeout)
 		return err
 	}
 	if cfg.DebugListen != "" {
@@ -111,8 +112,8 @@ func startPipeline(ctx context.Context, cfg config, log *slog.Logger, st sink.St
 	}
 	// The replayer decodes one record at a time, so one Flattener serves it.
 	decoder := flatten.New()
-	// A ClickHouse server takes a generation's tables at once, on a connection each (the store
-	// keeps up to 8, one per table); the embedded engine runs one statement at a time.
+	// A ClickHouse server takes a generation's tables at once, on a connection each (openStore
+	// keeps 8, one per table); the embedded engine runs one statement at a time.
 	concurrency := 1
 	if len(cfg.ClickHouseAddr) > 0 {
 		concurrency = 8

@@ -24,6 +24,9 @@ func openStore(ctx context.Context, cfg config) (sink.Store, string, error) {
 			Username: cfg.ClickHouseUsername,
 			Password: cfg.ClickHousePassword,
 			TLS:      cfg.ClickHouseTLS,
+			// The pipeline writes a generation's tables at once, on a connection each.
+			MaxOpenConns: 8,
+			MaxIdleConns: 8,
 		})
 		if err != nil {
 			return nil, "", fmt.Errorf("open ClickHouse server %v: %w", cfg.ClickHouseAddr, err)

@@ -71,7 +71,8 @@ func (r *BodyReader) bytes(pos Position, n int64) ([]byte, error) {
 	if err := r.fill(pos, n); err != nil {
 		return nil, fmt.Errorf("wal: read record at %s: %w", pos, err)
 	}
-	return r.buf[:n], nil
+	i := pos.Offset - r.start
+	return r.buf[i : i+n], nil
 }
 
 // fill reads from pos into the buffer: at least need bytes, up to readAhead when the segment's
@@ -92,14 +93,15 @@ func (r *BodyReader) fill(pos Position, need int64) error {
 		}
 		r.f, r.seg = f, pos.Segment
 	}
-	size := min(max(need, readAhead), acked-pos.Offset)
+	start, want := pos.Offset, need
+	size := min(max(want, readAhead), acked-start)
 	if int64(cap(r.buf)) < size {
 		r.buf = make([]byte, size)
 	}
 	r.buf = r.buf[:size]
-	got, err := r.f.ReadAt(r.buf, pos.Offset)
-	r.buf, r.start = r.buf[:got], pos.Offset
-	if int64(got) < need {
+	got, err := r.f.ReadAt(r.buf, start)
+	r.buf, r.start = r.buf[:got], start
+	if int64(got) < want {
 		r.buf = r.buf[:0]
 		if err == nil || errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF

@@ -25,11 +25,18 @@ type trackEntry struct {
 }
 
 // Add registers pos as entering the pipeline. Positions usually arrive in order; others are
-// inserted in place. Adding a position twice has no effect.
-func (t *Tracker) Add(pos Position) {
+// inserted in place. Adding a position twice has no effect. Add reports whether pos is pending:
+// Added and not Done, so that no commit can pass it until it is. A position already Done (the log
+// marks Done the records whose appender gave up) or behind the horizon is not, and its segment
+// may be deleted by the next commit.
+func (t *Tracker) Add(pos Position) bool {
 	t.mu.Lock()
-	t.addLocked(pos)
-	t.mu.Unlock()
+	defer t.mu.Unlock()
+	if !t.addLocked(pos) {
+		return false
+	}
+	i, _ := t.search(pos)
+	return !t.q[i].done
 }
 
 func (t *Tracker) addAll(ps []Position) {
@@ -40,18 +47,20 @@ func (t *Tracker) addAll(ps []Position) {
 	t.mu.Unlock()
 }
 
-func (t *Tracker) addLocked(pos Position) {
+// addLocked adds pos unless it is behind the horizon, and reports whether it is in the queue.
+func (t *Tracker) addLocked(pos Position) bool {
 	if pos.Compare(t.horizon) <= 0 {
-		return // already Done and passed: adding it again would hold the horizon back for good
+		return false // already Done and passed: adding it again would hold the horizon back for good
 	}
 	if n := len(t.q); n == t.head || t.q[n-1].pos.Compare(pos) < 0 {
 		t.q = append(t.q, trackEntry{pos: pos})
-		return
+		return true
 	}
 	i, found := t.search(pos)
 	if !found {
 		t.q = slices.Insert(t.q, i, trackEntry{pos: pos})
 	}
+	return true
 }
 
 func (t *Tracker) search(pos Position) (int, bool) {

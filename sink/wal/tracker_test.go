@@ -199,3 +199,30 @@ func TestTrackerIgnoresAPositionAddedAgainAfterItWasDone(t *testing.T) {
 		t.Errorf("Pending = %d, want 0", n)
 	}
 }
+
+// Add reports whether a position holds commits back: not once it is Done (the log marks Done the
+// records whose appender gave up), nor behind the horizon.
+func TestTrackerAddReportsWhetherThePositionIsPending(t *testing.T) {
+	var tr Tracker
+	p := func(off int64) Position { return Position{Segment: 1, Offset: off} }
+	if !tr.Add(p(10)) || !tr.Add(p(20)) || !tr.Add(p(30)) {
+		t.Fatal("fresh positions are not pending")
+	}
+	if !tr.Add(p(20)) {
+		t.Error("a position Added twice and not Done is not pending")
+	}
+	tr.Done(p(20)) // gave up: Done out of order, the horizon stays before 10
+	if tr.Add(p(20)) {
+		t.Error("a Done position is pending")
+	}
+	tr.Done(p(10))
+	if got := tr.Committable(); got != p(20) {
+		t.Fatalf("horizon %s, want %s", got, p(20))
+	}
+	if tr.Add(p(5)) || tr.Add(p(20)) {
+		t.Error("a position behind the horizon is pending")
+	}
+	if !tr.Add(p(25)) {
+		t.Error("a new position between pending ones is not pending")
+	}
+}
