@@ -245,27 +245,3 @@ func (r *Rows) Reset() {
 func (r *Rows) Count() int {
 	return 1 + len(r.Events) + len(r.Notes) + len(r.Calls) + len(r.Dispositions) + len(r.Transitions) + len(r.BookingDocs)
 }
-
-// ScenarioCallback is a callback whose action one of the scenario rules needs, with the columns
-// lead_scenarios shows. Nothing in Go writes it: a materialized view copies these columns from
-// lead_updates as rows arrive (migration 0003), so the rules read a narrow table instead of one
-// whose parts also carry every raw body.
-type ScenarioCallback struct {
-	Meta
-	Action                   string      `ch:"action" type:"LowCardinality(String)"`
-	LeadStatus               string      `ch:"lead_status" type:"LowCardinality(String)"`
-	LastStatus               string      `ch:"last_status" type:"LowCardinality(String)"`
-	ProjectID                Opt[uint64] `ch:"project_id" type:"Nullable(UInt64)"`
-	ProjectName              string      `ch:"project_name" type:"LowCardinality(String)"`
-	Source                   string      `ch:"source" type:"LowCardinality(String)"`
-	AgentName                string      `ch:"agent_name" type:"String"`
-	AgentEmail               string      `ch:"agent_email" type:"String"`
-	LatestDispositionType    string      `ch:"latest_disposition_type" type:"LowCardinality(String)"`
-	LatestCallDurationSec    Opt[int64]  `ch:"latest_call_duration_sec" type:"Nullable(Int64)"`
-	LatestEventType          string      `ch:"latest_event_type" type:"LowCardinality(String)"`
-	ActionRaw                string      `ch:"action_raw" type:"LowCardinality(String)"`
-	LeadStatusRaw            string      `ch:"lead_status_raw" type:"LowCardinality(String)"`
-	LastStatusRaw            string      `ch:"last_status_raw" type:"LowCardinality(String)"`
-	LatestDispositionTypeRaw string      `ch:"latest_disposition_type_raw" type:"LowCardinality(String)"`
-	LatestEventTypeRaw       string      `ch:"latest_event_type_raw" type:"LowCardinality(String)"`
-}

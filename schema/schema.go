@@ -63,8 +63,6 @@ var (
 	BookingDocs  = newTable[BookingDoc]("booking_docs", "ReplacingMergeTree", "lead_id, doc_id", "")
 	DeadLetters  = newTable[DeadLetter]("dead_letters", "MergeTree", "received_at", "toYYYYMM(received_at)")
 	Migrations   = newTable[Migration]("schema_migrations", "MergeTree", "version", "")
-	// ScenarioCallbacks is filled by a materialized view on lead_updates, not by the pipeline.
-	ScenarioCallbacks = newTable[ScenarioCallback]("scenario_callbacks", "MergeTree", "lead_id, callback_id", "toYYYYMM(received_at)")
 )
 
 // Migration is one applied migration file, recorded in schema_migrations.
@@ -77,7 +75,7 @@ type Migration struct {
 
 // Tables returns every table leadhouse owns.
 func Tables() []*Table {
-	return []*Table{LeadUpdates, Events, Notes, Calls, Dispositions, Transitions, BookingDocs, DeadLetters, Migrations, ScenarioCallbacks}
+	return []*Table{LeadUpdates, Events, Notes, Calls, Dispositions, Transitions, BookingDocs, DeadLetters, Migrations}
 }
 
 // RowTables returns the tables a callback's rows go to.

@@ -1,14 +1,12 @@
 package sql
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"os"
 	"slices"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 )
 
@@ -224,7 +222,7 @@ func runChecks(t *testing.T, s DB, stage string, checks []check) {
 
 func optimizeFinal(t *testing.T, s DB) {
 	t.Helper()
-	for _, tb := range []string{"lead_updates", "events", "notes", "calls", "dispositions", "status_transitions", "booking_docs", "scenario_callbacks"} {
+	for _, tb := range []string{"lead_updates", "events", "notes", "calls", "dispositions", "status_transitions", "booking_docs"} {
 		exec(t, s, "OPTIMIZE TABLE "+tb+" FINAL")
 	}
 }
@@ -561,51 +559,4 @@ func TestQueryingExamplesRun(t *testing.T) {
 	if n < 2 {
 		t.Errorf("README.md has %d SQL examples, want at least 2", n)
 	}
-}
-
-// Migration 0003 gives lead_scenarios a narrow table of the callbacks its rules can match: filled
-// from the callbacks stored before it, then by a materialized view as lead_updates is written.
-// A batch retried under its token is dropped in lead_updates and does not reach the copy either.
-func TestScenarioCallbacksHoldHistoryAndNewCallbacks(t *testing.T) {
-	ctx := context.Background()
-	s := newStore(t)
-	before := fstest.MapFS{}
-	for _, f := range Files() {
-		if f.Version < 3 {
-			before["migrations/"+f.Name] = &fstest.MapFile{Data: []byte(f.body)}
-		}
-	}
-	if _, err := migrate(ctx, s, nil, before); err != nil {
-		t.Fatal(err)
-	}
-	old := seed(t, 61)
-	ccTransferred(old)
-	other := seed(t, 62) // action "incoming": no rule needs it
-	deliver(t, s, delivery{old.bytes(), at(t, "2019-05-17T08:00:00Z")}, delivery{other.bytes(), at(t, "2019-05-17T08:00:01Z")})
-	applied, err := Migrate(ctx, s, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(applied) != 1 || applied[0] != "0003_scenario_callbacks.sql" {
-		t.Fatalf("applied %v, want 0003 alone", applied)
-	}
-	fresh := seed(t, 63)
-	salesBookingDone(fresh)
-	d := delivery{fresh.bytes(), at(t, "2019-05-18T09:00:00Z")}
-	deliver(t, s, d)
-	deliver(t, s, d) // the same batch again, same token
-	runChecks(t, s, "after 0003", []check{
-		{"SELECT lead_id, action FROM scenario_callbacks ORDER BY lead_id", "61\tdisposition_created\n63\tstatus_update\n"},
-		{"SELECT count() FROM lead_updates", "3\n"},
-		{"SELECT scenario, lead_id FROM lead_scenarios ORDER BY lead_id", "cc_transferred_to_sales\t61\nsales_booking_done\t63\n"},
-	})
-	// A run of the file interrupted after its INSERT is run again whole: the INSERT copies nothing twice.
-	st, err := Files()[2].Statements()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, x := range st {
-		exec(t, s, x.SQL)
-	}
-	runChecks(t, s, "after 0003 ran twice", []check{{"SELECT count() FROM scenario_callbacks", "2\n"}})
 }
