@@ -441,13 +441,13 @@ func (g *generation) token(i int) string {
 
 // build returns table i's rows as a batch, sealing the builder's. Raw bodies the generation
 // left in the log are read with read (a wal.BodyReader's Body, or nil to fail them), whose
-// bytes need only last until its next call.
-func (g *generation) build(i int, read func(wal.Position) ([]byte, error)) Batch {
+// bytes need only last until its next call, into c, which the batch uses until it is written.
+func (g *generation) build(i int, read func(wal.Position) ([]byte, error), c *chunkBodies) Batch {
 	g.seal(i, false)
 	t := &g.tables[i]
 	b := Batch{Chunks: t.chunks}
 	if i == tLeads && slices.ContainsFunc(t.chunkRefs, hasRef) {
-		c := &chunkBodies{k: -1}
+		c.k = -1
 		b.Deferred = &Deferred{Column: rawColumn, Value: func(k, row int) ([]byte, error) {
 			if t.chunkRefs[k][row].Segment == 0 {
 				s := t.chunks[k].Column(rawColumn).(*array.String).Value(row)
@@ -467,7 +467,8 @@ func (g *generation) build(i int, read func(wal.Position) ([]byte, error)) Batch
 // chunkBodies holds the raw bodies of one chunk, read from the log in position order: rows reach
 // a chunk nearly, not exactly, in that order (concurrent Submits race for the lock), and reading
 // them in row order would step back and forth across the reader's read-ahead. One chunk's bodies
-// are a few megabytes, held only while the chunk's raw column is written.
+// are a few megabytes; the pipeline keeps one chunkBodies for all its flushes (one lead_updates
+// insert runs at a time), so that this memory is not allocated again for every flush.
 type chunkBodies struct {
 	k           int // the chunk loaded, -1 for none
 	arena       []byte

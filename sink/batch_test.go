@@ -77,7 +77,7 @@ func TestGenerationCountsItsArrowMemory(t *testing.T) {
 		t.Errorf("generation of 100 dead letters of %d bytes counts %d bytes", 100*len(body), got)
 	}
 	rows := 0
-	for _, rec := range g.build(tDeadLetters, nil).Chunks {
+	for _, rec := range g.build(tDeadLetters, nil, nil).Chunks {
 		rows += int(rec.NumRows())
 	}
 	if rows != 100 {
@@ -144,7 +144,7 @@ func BenchmarkBatch1000Callbacks(b *testing.B) {
 			if g.tables[i].rows == 0 {
 				continue
 			}
-			batch := g.build(i, reader.Body)
+			batch := g.build(i, reader.Body, &chunkBodies{})
 			cols := nativeColumns(tables[i])
 			if d := batch.Deferred; d != nil {
 				cols[d.Column].Values = d.Value
@@ -200,7 +200,7 @@ func TestGenerationSealsChunksAsItFills(t *testing.T) {
 		pos := wal.Position{Segment: 1, Offset: int64(i) * 8000}
 		g.addRows(pos, recordHash(pos, b), r, nil, at)
 	}
-	chunks := g.build(tLeads, nil).Chunks
+	chunks := g.build(tLeads, nil, nil).Chunks
 	if len(chunks) < 4 {
 		t.Fatalf("%d callbacks of %d bytes made %d lead_updates chunks, want several of about %d bytes", n, len(body), len(chunks), chunkBytes)
 	}
@@ -217,7 +217,7 @@ func TestGenerationSealsChunksAsItFills(t *testing.T) {
 	if !slices.Equal(got, ids) {
 		t.Errorf("chunks hold %d callbacks, want the %d added, in order", len(got), len(ids))
 	}
-	if again := g.build(tLeads, nil).Chunks; len(again) != len(chunks) {
+	if again := g.build(tLeads, nil, nil).Chunks; len(again) != len(chunks) {
 		t.Errorf("second build gave %d chunks, want the same %d", len(again), len(chunks))
 	}
 	g.release()
@@ -243,7 +243,7 @@ func TestHintsSizeTheNextGenerationsChunks(t *testing.T) {
 
 	g := fill(1200)
 	defer g.release()
-	chunks := g.build(tLeads, nil).Chunks
+	chunks := g.build(tLeads, nil, nil).Chunks
 	for k, c := range chunks[:len(chunks)-1] {
 		if int(c.NumRows()) != h.rows {
 			t.Errorf("chunk %d has %d rows, want the hint's %d", k, c.NumRows(), h.rows)
@@ -384,7 +384,7 @@ func TestRawBodiesStayInTheLog(t *testing.T) {
 
 	reader := log.NewBodyReader()
 	defer reader.Close()
-	batch := g.build(tLeads, reader.Body)
+	batch := g.build(tLeads, reader.Body, &chunkBodies{})
 	if batch.Deferred == nil || batch.Deferred.Column != rawColumn || len(batch.Chunks) < 2 {
 		t.Fatalf("batch of %d chunks, deferred %+v: want several chunks and raw deferred", len(batch.Chunks), batch.Deferred)
 	}
@@ -411,7 +411,7 @@ func TestRawBodiesStayInTheLog(t *testing.T) {
 	}
 
 	// Without a reader the deferred rows are an error, never an empty body.
-	if _, err := g.build(tLeads, nil).Strings(0, rawColumn); err == nil {
+	if _, err := g.build(tLeads, nil, &chunkBodies{}).Strings(0, rawColumn); err == nil {
 		t.Error("deferred raw bodies read without a reader of the log")
 	}
 }

@@ -118,7 +118,7 @@ func (p *Pipeline) insert(ctx context.Context, g *generation, i int) error {
 		}
 		return b, nil
 	}
-	tbl, batch, token, rows := tables[i], g.build(i, read), g.token(i), g.tables[i].rows
+	tbl, batch, token, rows := tables[i], g.build(i, read, &p.bodies), g.token(i), g.tables[i].rows
 	backoff := p.opts.RetryMin
 	for attempt := 1; ; attempt++ {
 		start := time.Now()

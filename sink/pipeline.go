@@ -107,8 +107,11 @@ type Pipeline struct {
 	tracker *wal.Tracker
 	// pool hands the Arrow buffers of flushed generations to the next ones, and hints size
 	// their builders; hints is guarded by mu, like the filling generation that uses it.
-	pool  *bufferPool
-	hints [numTables]chunkHint
+	pool *bufferPool
+	// bodies holds the raw bodies of the lead_updates chunk being written; only the flusher's
+	// lead_updates insert uses it.
+	bodies chunkBodies
+	hints  [numTables]chunkHint
 
 	// gate is held shared by every Submit from its log append until it has decided who adds the
 	// record, and exclusively by the replayer while it switches to live mode and by Close. So no
