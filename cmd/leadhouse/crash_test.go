@@ -137,6 +137,12 @@ func TestCrashLoopLosesNothingAcknowledged(t *testing.T) {
 	if lost > 0 || duplicated > 0 {
 		t.Errorf("lost %d and duplicated %d of %d acknowledged callbacks", lost, duplicated, len(acked))
 	}
+	// callback_id is the first half of the body's SHA-256: every row's raw body, read back from
+	// the write-ahead log when its batch was written (after a crash, from the replayed log), must
+	// be the body that id names.
+	if got := query(t, bin, dataDir, "SELECT countIf(lower(hex(substring(SHA256(raw), 1, 16))) != callback_id) FROM lead_updates"); got != "0" {
+		t.Errorf("%s lead_updates rows carry a raw body other than their callback's", got)
+	}
 	if got := query(t, bin, dataDir, "SELECT count() = uniqExact(lead_id, note_id) FROM notes_current"); got != "1" {
 		t.Errorf("notes_current repeats a note")
 	}
