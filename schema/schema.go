@@ -93,6 +93,16 @@ func Lookup(name string) (*Table, bool) {
 	return nil, false
 }
 
+// ColumnIndex returns the position of the column called name, and whether there is one.
+func (t *Table) ColumnIndex(name string) (int, bool) {
+	for i, c := range t.Columns {
+		if c.Name == name {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
 // ColumnNames returns the table's column names joined for an INSERT column list. The names are
 // plain identifiers, so they need no quoting.
 func (t *Table) ColumnNames() string {

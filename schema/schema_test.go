@@ -140,11 +140,9 @@ func TestRowsResetKeepsCapacity(t *testing.T) {
 
 func colIndex(t *testing.T, tb *Table, name string) int {
 	t.Helper()
-	for i, c := range tb.Columns {
-		if c.Name == name {
-			return i
-		}
+	i, ok := tb.ColumnIndex(name)
+	if !ok {
+		t.Fatalf("%s has no column %s", tb.Name, name)
 	}
-	t.Fatalf("%s has no column %s", tb.Name, name)
-	return -1
+	return i
 }

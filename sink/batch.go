@@ -102,15 +102,16 @@ type genTable struct {
 }
 
 // rawColumn is the index of lead_updates.raw, the callback body.
-var rawColumn = columnIndex(schema.LeadUpdates, "raw")
+var rawColumn = mustColumn(schema.LeadUpdates, "raw")
 
-func columnIndex(t *schema.Table, name string) int {
-	for i, c := range t.Columns {
-		if c.Name == name {
-			return i
-		}
+// mustColumn is for columns this package is written against: a missing one is a build that
+// skipped its tests.
+func mustColumn(t *schema.Table, name string) int {
+	i, ok := t.ColumnIndex(name)
+	if !ok {
+		panic("sink: table " + t.Name + " has no column " + name)
 	}
-	panic("sink: table " + t.Name + " has no column " + name)
+	return i
 }
 
 // refBytes is the memory a row's reference to its raw body takes.

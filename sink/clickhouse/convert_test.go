@@ -313,7 +313,10 @@ func BenchmarkConvertLeadUpdates(b *testing.B) {
 // A deferred column's values are read through the batch and appended in place of the chunk's
 // column, chunk by chunk; a failing read fails the append.
 func TestDeferredValuesAreAppended(t *testing.T) {
-	raw := columnIndex(t, schema.LeadUpdates, "raw")
+	raw, ok := schema.LeadUpdates.ColumnIndex("raw")
+	if !ok {
+		t.Fatal("lead_updates has no raw column")
+	}
 	recA, _ := buildTable[schema.LeadUpdate](schema.LeadUpdates)(3)
 	defer recA.Release()
 	recB, _ := buildTable[schema.LeadUpdate](schema.LeadUpdates)(2)
@@ -351,15 +354,4 @@ func TestDeferredValuesAreAppended(t *testing.T) {
 	if err := appendBatchColumn(bareColumn{col}, b, 0, raw, "Nullable(String)"); err == nil {
 		t.Error("deferred strings appended to a Nullable(String) column")
 	}
-}
-
-func columnIndex(t *testing.T, tbl *schema.Table, name string) int {
-	t.Helper()
-	for i, c := range tbl.Columns {
-		if c.Name == name {
-			return i
-		}
-	}
-	t.Fatalf("%s has no column %s", tbl.Name, name)
-	return -1
 }
