@@ -163,10 +163,15 @@ func (g *generation) bytes() int64 {
 	return n
 }
 
+// held is what the generation counts against the memory limit: its Arrow buffers and the raw
+// bodies it left in the log, which its inserts hold while they write them (a ClickHouse server's
+// batch, all at once). Under lock, or once frozen, like bytes.
+func (g *generation) held() int64 { return g.bytes() + g.deferred }
+
 // full reports whether a size trigger says to flush. MaxBytes bounds what the inserts carry, so
 // the raw bodies left in the log count toward it.
 func (g *generation) full(o *Options) bool {
-	if g.bytes()+g.deferred >= o.MaxBytes {
+	if g.held() >= o.MaxBytes {
 		return true
 	}
 	for i := range g.tables {

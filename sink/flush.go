@@ -110,15 +110,33 @@ func (p *Pipeline) flush(ctx context.Context, g *generation) error {
 func (p *Pipeline) insert(ctx context.Context, g *generation, i int) error {
 	bodies := p.log.NewBodyReader()
 	defer bodies.Close()
+	var lost map[wal.Position]bool // bodies found damaged, reported once however often retried
 	read := func(pos wal.Position) ([]byte, error) {
 		b, err := bodies.Body(pos)
-		if err != nil {
-			p.bodyUnreadable(pos, err)
-			return nil, nil
+		var ce *wal.CorruptionError
+		if err == nil || !errors.As(err, &ce) && !errors.Is(err, wal.ErrNotInLog) {
+			return b, err // a failed read (too many open files, I/O) fails the attempt: retried
 		}
-		return b, nil
+		if !lost[pos] {
+			if lost == nil {
+				lost = map[wal.Position]bool{}
+			}
+			lost[pos] = true
+			p.bodyUnreadable(pos, err)
+		}
+		return nil, nil
 	}
-	tbl, batch, token, rows := tables[i], g.build(i, read, &p.bodies), g.token(i), g.tables[i].rows
+	var raws *chunkBodies // only lead_updates has raw bodies, and one insert of it runs at a time
+	if i == tLeads {
+		raws = &p.bodies
+		defer func() {
+			// A generation of unusually large bodies does not keep its buffer for all later ones.
+			if cap(raws.arena) > 4*chunkBytes {
+				*raws = chunkBodies{}
+			}
+		}()
+	}
+	tbl, batch, token, rows := tables[i], g.build(i, read, raws), g.token(i), g.tables[i].rows
 	backoff := p.opts.RetryMin
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
@@ -151,14 +169,18 @@ func (p *Pipeline) insert(ctx context.Context, g *generation, i int) error {
 	}
 }
 
-// bodyUnreadable reports a raw body the log no longer gives back intact: it was durable when
-// acknowledged, so this is a damaged disk (or a bug), and no retry brings it back. Failing the
-// insert would retry it forever and hold every later batch back, so the row is stored without its
-// raw body, and the loss is logged and counted. A restart would read the same record as a
-// corrupt stretch and keep its bytes as a wal_corrupt dead letter.
+// bodyUnreadable reports a raw body the log holds damaged, or no longer holds: it was durable
+// when acknowledged, so this is a damaged disk (or a bug), and no retry brings it back. Failing
+// the insert would retry it forever and hold every later batch back, so the row is stored
+// without its raw body, the damaged frame is kept as a wal_corrupt dead letter (as the replayer
+// keeps a corrupt record), and the loss is logged and counted.
 func (p *Pipeline) bodyUnreadable(pos wal.Position, err error) {
 	p.mu.Lock()
 	p.stats.UnreadableBodies++
+	var ce *wal.CorruptionError
+	if errors.As(err, &ce) && len(ce.Raw) > 0 {
+		p.addDeadLetterLocked(pos, recordHash(pos, ce.Raw), time.Now(), "", ReasonWALCorrupt, ce, ce.Raw)
+	}
 	p.mu.Unlock()
 	p.opts.Logger.Error("cannot read a raw body back from the write-ahead log: its row is stored without it",
 		"position", pos.String(), "err", err)
@@ -202,16 +224,17 @@ func (p *Pipeline) finish(g *generation) {
 	if g.hasReplayed && g.replayedMax.Compare(p.replayedStored) > 0 {
 		p.replayedStored = g.replayedMax
 	}
-	// Read before the tracker: once recovering is off, every record of the previous process
-	// has been added to the tracker, so its horizon alone is safe.
-	recovering, replayedStored := p.recovering, p.replayedStored
+	// Read before the tracker: once every record of the previous process is stored, the
+	// tracker's horizon alone is safe.
+	capped := p.recovering || p.replayedStored.Compare(p.recoveredTo) < 0
+	replayedStored := p.replayedStored
 	close(p.memFreed)
 	p.memFreed = make(chan struct{})
 	p.mu.Unlock()
 	g.release()
 
 	commit := p.tracker.Committable()
-	if recovering && commit.Compare(replayedStored) > 0 {
+	if capped && commit.Compare(replayedStored) > 0 {
 		commit = replayedStored
 	}
 	if commit == (wal.Position{}) {

@@ -25,7 +25,8 @@ type Options struct {
 	MaxBytes int64
 	// FlushInterval is the longest a row waits in memory before it is flushed; default 1s.
 	FlushInterval time.Duration
-	// MaxBufferedBytes bounds the memory of the rows being filled plus those being flushed;
+	// MaxBufferedBytes bounds the memory of the rows being filled plus those being flushed, with
+	// their raw bodies (kept in the write-ahead log, but held by the inserts that write them);
 	// default 64 MiB. Past it callbacks are only written to the write-ahead log and read back
 	// from it once memory frees up, so a slow store costs disk, not memory.
 	MaxBufferedBytes int64

@@ -70,7 +70,7 @@ func (m Mode) String() string {
 type Stats struct {
 	Mode          Mode
 	BufferedRows  int64 // rows in memory, being filled or flushed
-	BufferedBytes int64 // their Arrow buffers
+	BufferedBytes int64 // their Arrow buffers and the raw bodies they will read back from the log
 	// RowsFlushed counts the rows written to the store, by table.
 	RowsFlushed map[string]int64
 	Flushes     int64 // batches (all tables of one generation) written
@@ -128,10 +128,13 @@ type Pipeline struct {
 	spillFrom wal.Position
 	liveFrom  wal.Position
 	lastAdded wal.Position // highest position added to a generation
-	// recovering is set until the replayer first catches up with the log. Records written
-	// before this process started are unknown to the tracker until replayed, so meanwhile
+	// recovering is set until the replayer first catches up with the log, at recoveredTo.
+	// Records written before this process started are unknown to the tracker until replayed,
+	// and one the tracker's horizon had already passed when it was read (an append that gave up
+	// is Done at once) is never tracked: so until every record up to recoveredTo is stored,
 	// commits are also capped by replayedStored, the highest replayed position stored.
 	recovering     bool
+	recoveredTo    wal.Position
 	replayedStored wal.Position
 	fill           *generation
 	flushing       *generation
@@ -236,7 +239,7 @@ func (p *Pipeline) Submit(ctx context.Context, in Input, dec Decoded) (Ack, erro
 	defer p.mu.Unlock()
 	p.stats.Submitted++
 	p.backlogFull = false
-	if !p.spilling && p.fill.bytes()+p.flushingBytes() >= p.opts.MaxBufferedBytes {
+	if !p.spilling && p.bufferedLocked() >= p.opts.MaxBufferedBytes {
 		p.startSpillLocked()
 	}
 	var mine bool
@@ -289,21 +292,22 @@ func (p *Pipeline) startSpillLocked() {
 		p.spillFrom = p.liveFrom
 	}
 	p.opts.Logger.Info("memory limit reached: batching callbacks from the write-ahead log",
-		"buffered_bytes", p.fill.bytes()+p.flushingBytes(), "limit_bytes", p.opts.MaxBufferedBytes, "from", p.spillFrom.String())
+		"buffered_bytes", p.bufferedLocked(), "limit_bytes", p.opts.MaxBufferedBytes, "from", p.spillFrom.String())
 	select {
 	case p.spillStart <- struct{}{}:
 	default:
 	}
 }
 
-func (p *Pipeline) flushingBytes() int64 {
-	if p.flushing == nil {
-		return 0
+// bufferedLocked is what the memory limit counts: the generation filling and the one being
+// flushed, raw bodies included (see generation.held).
+func (p *Pipeline) bufferedLocked() int64 {
+	n := p.fill.held()
+	if p.flushing != nil {
+		n += p.flushing.held()
 	}
-	return p.flushing.bytes()
+	return n
 }
-
-func (p *Pipeline) bufferedLocked() int64 { return p.fill.bytes() + p.flushingBytes() }
 
 func (p *Pipeline) addDeadLetterLocked(pos wal.Position, h uint64, at time.Time, remote, reason string, err error, body []byte) {
 	d := schema.DeadLetter{

@@ -128,6 +128,9 @@ func (r *replayer) switchToLive(ctx context.Context, read *wal.Position) (bool, 
 	p.spilling = false
 	p.liveFrom = *read
 	recovered := p.recovering
+	if recovered {
+		p.recoveredTo = *read
+	}
 	p.recovering = false
 	p.mu.Unlock()
 	select {

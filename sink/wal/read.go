@@ -5,8 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 )
+
+// ErrNotInLog is returned by BodyReader.Body for a position whose record the log does not hold:
+// its segment was deleted by a commit or never written, or it lies past the acknowledged end.
+var ErrNotInLog = errors.New("wal: no such record in the log")
 
 // BodyReader reads the bodies of records back by position. The log is where a callback's body
 // is already kept until its rows are stored, so a caller may hold positions instead of bodies and
@@ -37,7 +42,7 @@ func (l *Log) NewBodyReader() *BodyReader { return &BodyReader{log: l} }
 // reads as one too.
 func (r *BodyReader) Body(pos Position) ([]byte, error) {
 	if pos.Segment == 0 {
-		return nil, fmt.Errorf("wal: read record at %s: no such position", pos)
+		return nil, fmt.Errorf("read record at %s: %w", pos, ErrNotInLog)
 	}
 	hdr, err := r.bytes(pos, headerSize)
 	if err != nil {
@@ -80,14 +85,17 @@ func (r *BodyReader) bytes(pos Position, n int64) ([]byte, error) {
 func (r *BodyReader) fill(pos Position, need int64) error {
 	acked, ok := r.log.ackedSize(pos.Segment)
 	if !ok {
-		return errors.New("its segment is not in the log (committed, or never written)")
+		return fmt.Errorf("%w: segment %d is not in it (committed, or never written)", ErrNotInLog, pos.Segment)
 	}
 	if pos.Offset < 0 || pos.Offset+need > acked {
-		return fmt.Errorf("%d bytes from offset %d pass the acknowledged end %d of its segment", need, pos.Offset, acked)
+		return fmt.Errorf("%w: %d bytes from offset %d pass the acknowledged end %d of its segment", ErrNotInLog, need, pos.Offset, acked)
 	}
 	if r.f == nil || r.seg != pos.Segment {
 		_ = r.Close()
 		f, err := os.Open(segmentPath(r.log.opts.Dir, pos.Segment))
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: %w", ErrNotInLog, err)
+		}
 		if err != nil {
 			return err
 		}
@@ -102,7 +110,8 @@ func (r *BodyReader) fill(pos Position, need int64) error {
 	got, err := r.f.ReadAt(r.buf, start)
 	r.buf, r.start = r.buf[:got], start
 	if int64(got) < want {
-		r.buf = r.buf[:0]
+		// The next read opens the segment again: a failure may be the file's, not the read's.
+		_ = r.Close()
 		if err == nil || errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}

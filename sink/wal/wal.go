@@ -446,7 +446,16 @@ func (l *Log) flush() bool {
 
 	l.mu.Lock()
 	l.reserved -= w.bytes
+	w.err = err
+	w.finished = true // no appender gives up after this
 	if err == nil {
+		// Records whose appender gave up are Done before they become readable too: a replayer
+		// must not find one still pending (see Tracker.Add).
+		if t != nil {
+			for _, p := range w.gaveUp {
+				t.Done(p)
+			}
+		}
 		for _, c := range chunks {
 			l.growLocked(c.seg, int64(len(c.buf)))
 		}
@@ -454,9 +463,6 @@ func (l *Log) flush() bool {
 	} else {
 		l.failQueuedLocked(err)
 	}
-	w.err = err
-	w.finished = true
-	gaveUp := w.gaveUp
 	l.spare = chunks[:0]
 	l.mu.Unlock()
 
@@ -464,11 +470,6 @@ func (l *Log) flush() bool {
 	if err == nil {
 		l.records.Add(int64(w.records))
 		l.bytes.Add(w.bytes)
-		if t != nil {
-			for _, p := range gaveUp {
-				t.Done(p)
-			}
-		}
 	}
 	close(w.done)
 	return true
