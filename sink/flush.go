@@ -130,8 +130,10 @@ func (p *Pipeline) insert(ctx context.Context, g *generation, i int) error {
 	if i == tLeads {
 		raws = &p.bodies
 		defer func() {
-			// A generation of unusually large bodies does not keep its buffer for all later ones.
-			if cap(raws.arena) > 4*chunkBytes {
+			// A generation of unusually large bodies (one that grew while the store was slow)
+			// does not keep its buffer for all later ones; the usual size stays, or every flush
+			// would allocate it again.
+			if int64(cap(raws.arena)) > 2*p.opts.MaxBytes {
 				*raws = chunkBodies{}
 			}
 		}()

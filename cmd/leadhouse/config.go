@@ -28,7 +28,7 @@ type config struct {
 	BatchMaxRows     int           `env:"LEADHOUSE_BATCH_MAX_ROWS" envDefault:"50000" help:"flush when a table has this many buffered rows"`
 	BatchMaxBytes    byteSize      `env:"LEADHOUSE_BATCH_MAX_BYTES" envDefault:"16MiB" help:"flush when the buffered rows, raw bodies included, reach this size"`
 	FlushInterval    time.Duration `env:"LEADHOUSE_FLUSH_INTERVAL" envDefault:"1s" help:"flush buffered rows at least this often"`
-	MaxBufferedBytes byteSize      `env:"LEADHOUSE_MAX_BUFFERED_BYTES" envDefault:"64MiB" help:"memory for batches; past it callbacks wait in the WAL"`
+	MaxBufferedBytes byteSize      `env:"LEADHOUSE_MAX_BUFFERED_BYTES" envDefault:"64MiB" help:"memory for batches, raw bodies included; past it callbacks wait in the WAL"`
 	MaxBodyBytes     byteSize      `env:"LEADHOUSE_MAX_BODY_BYTES" envDefault:"1MiB" help:"largest callback body accepted (413 above)"`
 	MaxConcurrent    int           `env:"LEADHOUSE_MAX_CONCURRENT" envDefault:"512" help:"requests handled at once; more get 503"`
 	WALSync          string        `env:"LEADHOUSE_WAL_SYNC" envDefault:"always" help:"always: fsync before 202; interval: fsync every LEADHOUSE_WAL_SYNC_INTERVAL"`
