@@ -59,7 +59,8 @@ type generation struct {
 	records int
 	rows    int
 	// deferred is the size of the raw bodies the generation left in the log, which its inserts
-	// will carry: counted by the MaxBytes trigger, not as memory.
+	// will carry: not in its Arrow buffers, but counted by the MaxBytes trigger and the memory
+	// limit (see held).
 	deferred int64
 	// positions are the records' WAL positions. Records are not added in position order:
 	// concurrent Submits race for the lock.

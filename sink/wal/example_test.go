@@ -59,3 +59,38 @@ func ExampleLog() {
 	// Output:
 	// replay {"lead_id":2} from 203.0.113.7:40112
 }
+
+// A caller that keeps only the positions Append returned reads the bodies back when it needs
+// them, as the pipeline does when it writes a batch's raw bodies.
+func ExampleBodyReader() {
+	dir, err := os.MkdirTemp("", "wal-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	l, err := wal.Open(wal.Options{Dir: dir})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer l.Close()
+	var positions []wal.Position
+	for _, body := range []string{`{"lead_id":1}`, `{"lead_id":2}`} {
+		pos, err := l.Append(context.Background(), wal.Record{Body: []byte(body)})
+		if err != nil {
+			log.Fatal(err)
+		}
+		positions = append(positions, pos)
+	}
+	r := l.NewBodyReader()
+	defer r.Close()
+	for _, pos := range positions {
+		body, err := r.Body(pos)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s: %s\n", pos, body)
+	}
+	// Output:
+	// 1:0: {"lead_id":1}
+	// 1:32: {"lead_id":2}
+}
