@@ -66,6 +66,10 @@ type generation struct {
 	// concurrent Submits race for the lock.
 	positions []wal.Position
 	started   time.Time // when the first record was added
+	// handedOn lists records whose damaged raw body became a dead letter in a later generation:
+	// that generation completes them, so that no commit passes them before the dead letter is
+	// stored. Written by the lead_updates insert, read by finish after the flush.
+	handedOn []wal.Position
 	// replayedMax is the highest position the replayer added, if hasReplayed.
 	replayedMax wal.Position
 	hasReplayed bool

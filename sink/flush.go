@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -110,19 +111,24 @@ func (p *Pipeline) flush(ctx context.Context, g *generation) error {
 func (p *Pipeline) insert(ctx context.Context, g *generation, i int) error {
 	bodies := p.log.NewBodyReader()
 	defer bodies.Close()
-	var lost map[wal.Position]bool // bodies found damaged, reported once however often retried
+	lost := map[wal.Position]bool{}  // bodies found damaged, reported once however often retried
+	failed := map[wal.Position]int{} // reads that failed otherwise, by position
 	read := func(pos wal.Position) ([]byte, error) {
 		b, err := bodies.Body(pos)
+		if err == nil {
+			return b, nil
+		}
 		var ce *wal.CorruptionError
-		if err == nil || !errors.As(err, &ce) && !errors.Is(err, wal.ErrNotInLog) {
-			return b, err // a failed read (too many open files, I/O) fails the attempt: retried
+		damaged := errors.As(err, &ce) || errors.Is(err, wal.ErrNotInLog)
+		if failed[pos]++; !damaged && failed[pos] < maxBodyReadAttempts {
+			// A failed read (too many open files, an I/O error) fails the attempt: retried.
+			return nil, fmt.Errorf("read a raw body back from the write-ahead log: %w", err)
 		}
 		if !lost[pos] {
-			if lost == nil {
-				lost = map[wal.Position]bool{}
-			}
 			lost[pos] = true
-			p.bodyUnreadable(pos, err)
+			if p.bodyUnreadable(pos, err) {
+				g.handedOn = append(g.handedOn, pos)
+			}
 		}
 		return nil, nil
 	}
@@ -171,21 +177,28 @@ func (p *Pipeline) insert(ctx context.Context, g *generation, i int) error {
 	}
 }
 
-// bodyUnreadable reports a raw body the log holds damaged, or no longer holds: it was durable
-// when acknowledged, so this is a damaged disk (or a bug), and no retry brings it back. Failing
-// the insert would retry it forever and hold every later batch back, so the row is stored
-// without its raw body, the damaged frame is kept as a wal_corrupt dead letter (as the replayer
-// keeps a corrupt record), and the loss is logged and counted.
-func (p *Pipeline) bodyUnreadable(pos wal.Position, err error) {
+// maxBodyReadAttempts is how many insert attempts a raw body that fails to read (not found
+// damaged) gets before its row is stored without it: with the retry backoff, minutes.
+const maxBodyReadAttempts = 20
+
+// bodyUnreadable reports a raw body the log holds damaged, no longer holds, or keeps failing to
+// give back: it was durable when acknowledged, so this is a damaged disk (or a bug). Failing the
+// insert for it would retry forever and hold every later batch back, so the row is stored
+// without its raw body and the loss is logged and counted. A damaged frame is kept as a
+// wal_corrupt dead letter in the filling generation (as the replayer keeps a corrupt record);
+// bodyUnreadable reports whether it added one, for the caller to hand the record on to it.
+func (p *Pipeline) bodyUnreadable(pos wal.Position, err error) bool {
 	p.mu.Lock()
 	p.stats.UnreadableBodies++
 	var ce *wal.CorruptionError
-	if errors.As(err, &ce) && len(ce.Raw) > 0 {
+	dead := errors.As(err, &ce) && len(ce.Raw) > 0
+	if dead {
 		p.addDeadLetterLocked(pos, recordHash(pos, ce.Raw), time.Now(), "", ReasonWALCorrupt, ce, ce.Raw)
 	}
 	p.mu.Unlock()
 	p.opts.Logger.Error("cannot read a raw body back from the write-ahead log: its row is stored without it",
 		"position", pos.String(), "err", err)
+	return dead
 }
 
 func (p *Pipeline) storeFailed(i int, err error) {
@@ -218,7 +231,9 @@ func (p *Pipeline) storeSucceeded(i int) {
 // committed position moves past everything stored.
 func (p *Pipeline) finish(g *generation) {
 	for _, pos := range g.positions {
-		p.tracker.Done(pos)
+		if !slices.Contains(g.handedOn, pos) {
+			p.tracker.Done(pos)
+		}
 	}
 	p.mu.Lock()
 	p.flushing = nil

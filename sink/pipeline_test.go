@@ -844,18 +844,24 @@ func heldBatchOfThree(t *testing.T, bodies ...string) (*env, *fakeStore, string)
 	return e, store, segs[0]
 }
 
+// flipBit damages the first occurrence of word in file, as a failing disk would.
+func flipBit(t *testing.T, file, word string) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[bytes.Index(b, []byte(word))] ^= 0x20
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A raw body damaged in the log after it was acknowledged cannot be read back when its batch is
 // written: its row is stored without it and the loss counted, not retried forever.
 func TestUnreadableBodyIsStoredWithoutItNotRetried(t *testing.T) {
 	e, store, seg := heldBatchOfThree(t, "cb-1|intact", "cb-2|damaged", "cb-3|intact")
-	b, err := os.ReadFile(seg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[bytes.Index(b, []byte("damaged"))] ^= 0x20
-	if err := os.WriteFile(seg, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	flipBit(t, seg, "damaged")
 	store.set(func(s *fakeStore) { close(s.hold) })
 	e.close()
 	exactlyOnce(t, "lead_updates", store.rows("lead_updates"), callbacks(1, 3))
@@ -876,6 +882,63 @@ func TestUnreadableBodyIsStoredWithoutItNotRetried(t *testing.T) {
 	dead := store.rows("dead_letters")
 	if len(dead) != 1 || !strings.Contains(dead[0], "cb-2|Damaged") || store.reason(dead[0]) != sink.ReasonWALCorrupt {
 		t.Errorf("dead letters %q, want the damaged frame with reason %s", dead, sink.ReasonWALCorrupt)
+	}
+}
+
+// The dead letter of a damaged body goes to the generation after the one being written; until it
+// is stored no commit may pass the damaged record, or a crash would lose both.
+func TestDeadLetterOfADamagedBodySurvivesACrash(t *testing.T) {
+	e, store, seg := heldBatchOfThree(t, "cb-1|intact", "cb-2|damaged", "cb-3|intact")
+	flipBit(t, seg, "damaged")
+	inserts := 0
+	store.set(func(s *fakeStore) {
+		s.onInsert = func(string) {
+			s.set(func(s *fakeStore) {
+				if inserts++; inserts == 2 { // lead_updates and events of the first generation
+					s.down = true // the dead letter's generation is not stored before the crash
+				}
+			})
+		}
+		close(s.hold)
+		s.hold = nil
+	})
+	waitFor(t, "the first generation stored and a commit made", func() bool {
+		return e.p.Stats().Flushes >= 1 && e.log.Committed().Segment != 0
+	})
+	if st := e.p.Stats(); st.DeadLetters != 1 || store.count("dead_letters") != 0 {
+		t.Fatalf("stats %+v, %d dead letters stored: want one buffered, none stored", st, store.count("dead_letters"))
+	}
+	dir := e.crash()
+	store.set(func(s *fakeStore) { s.down = false; s.onInsert = nil })
+	e2 := start(t, dir, store, testOptions(), wal.Options{})
+	e2.close()
+	dead := store.rows("dead_letters")
+	if !slices.ContainsFunc(dead, func(d string) bool { return strings.Contains(d, "cb-2|Damaged") }) {
+		t.Errorf("after a crash the damaged frame's dead letter is lost: dead letters %q", dead)
+	}
+}
+
+// A segment cut shorter than the log acknowledged is damage, not a failed read: the rows whose
+// bodies are gone are stored without them instead of holding every later batch back.
+func TestTruncatedSegmentIsStoredWithoutTheLostBodies(t *testing.T) {
+	e, store, seg := heldBatchOfThree(t, "cb-1|intact", "cb-2|lost", "cb-3|lost")
+	b, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(seg, int64(bytes.Index(b, []byte("cb-2|lost")))); err != nil {
+		t.Fatal(err)
+	}
+	store.set(func(s *fakeStore) { close(s.hold); s.hold = nil })
+	e.close()
+	exactlyOnce(t, "lead_updates", store.rows("lead_updates"), callbacks(1, 3))
+	store.set(func(s *fakeStore) {
+		if s.raws["cb-1"] != "cb-1|intact" || s.raws["cb-2"] != "" || s.raws["cb-3"] != "" {
+			t.Errorf("raw bodies stored: %q", s.raws)
+		}
+	})
+	if st := e.p.Stats(); st.UnreadableBodies != 2 || st.StoreErrors != 0 {
+		t.Errorf("stats %+v: want 2 unreadable bodies and no store error", st)
 	}
 }
 

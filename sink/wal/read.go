@@ -113,7 +113,8 @@ func (r *BodyReader) fill(pos Position, need int64) error {
 		// The next read opens the segment again: a failure may be the file's, not the read's.
 		_ = r.Close()
 		if err == nil || errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
+			// Acknowledged bytes missing from the file: it was cut short behind the log's back.
+			return fmt.Errorf("%w: segment %d ends before its acknowledged %d bytes", ErrNotInLog, pos.Segment, acked)
 		}
 		return err
 	}
