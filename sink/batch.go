@@ -458,6 +458,9 @@ func (g *generation) build(i int, read func(wal.Position) ([]byte, error), c *ch
 	t := &g.tables[i]
 	b := Batch{Chunks: t.chunks}
 	if i == tLeads && slices.ContainsFunc(t.chunkRefs, hasRef) {
+		if c == nil {
+			c = &chunkBodies{}
+		}
 		c.k = -1
 		b.Deferred = &Deferred{Column: rawColumn, Value: func(k, row int) ([]byte, error) {
 			if t.chunkRefs[k][row].Segment == 0 {

@@ -109,31 +109,12 @@ func (p *Pipeline) flush(ctx context.Context, g *generation) error {
 // insert writes table i's batch of g, retrying with the same batch and token, after an
 // exponential backoff with full jitter, until the store takes it or ctx ends.
 func (p *Pipeline) insert(ctx context.Context, g *generation, i int) error {
-	bodies := p.log.NewBodyReader()
-	defer bodies.Close()
-	lost := map[wal.Position]bool{}  // bodies found damaged, reported once however often retried
-	failed := map[wal.Position]int{} // reads that failed otherwise, by position
-	read := func(pos wal.Position) ([]byte, error) {
-		b, err := bodies.Body(pos)
-		if err == nil {
-			return b, nil
-		}
-		var ce *wal.CorruptionError
-		damaged := errors.As(err, &ce) || errors.Is(err, wal.ErrNotInLog)
-		if failed[pos]++; !damaged && failed[pos] < maxBodyReadAttempts {
-			// A failed read (too many open files, an I/O error) fails the attempt: retried.
-			return nil, fmt.Errorf("read a raw body back from the write-ahead log: %w", err)
-		}
-		if !lost[pos] {
-			lost[pos] = true
-			if p.bodyUnreadable(pos, err) {
-				g.handedOn = append(g.handedOn, pos)
-			}
-		}
-		return nil, nil
-	}
-	var raws *chunkBodies // only lead_updates has raw bodies, and one insert of it runs at a time
-	if i == tLeads {
+	var read func(wal.Position) ([]byte, error)
+	var raws *chunkBodies
+	if i == tLeads { // only lead_updates has raw bodies, and one insert of it runs at a time
+		var release func() error
+		read, release = p.bodyReader(g)
+		defer release()
 		raws = &p.bodies
 		defer func() {
 			// A generation of unusually large bodies (one that grew while the store was slow)
@@ -175,6 +156,35 @@ func (p *Pipeline) insert(ctx context.Context, g *generation, i int) error {
 		}
 		backoff = min(2*backoff, p.opts.RetryMax)
 	}
+}
+
+// bodyReader returns how g's lead_updates insert reads raw bodies back from the log, across its
+// retries, and how to release the reader. A damaged body, or one that keeps failing to read, is
+// stored empty (see bodyUnreadable); another failed read fails the attempt, which is retried.
+func (p *Pipeline) bodyReader(g *generation) (read func(wal.Position) ([]byte, error), release func() error) {
+	bodies := p.log.NewBodyReader()
+	lost := map[wal.Position]bool{}  // bodies found damaged, reported once however often retried
+	failed := map[wal.Position]int{} // reads that failed otherwise, by position
+	read = func(pos wal.Position) ([]byte, error) {
+		b, err := bodies.Body(pos)
+		if err == nil {
+			return b, nil
+		}
+		var ce *wal.CorruptionError
+		damaged := errors.As(err, &ce) || errors.Is(err, wal.ErrNotInLog)
+		if failed[pos]++; !damaged && failed[pos] < maxBodyReadAttempts {
+			// A failed read (too many open files, an I/O error) fails the attempt: retried.
+			return nil, fmt.Errorf("read a raw body back from the write-ahead log: %w", err)
+		}
+		if !lost[pos] {
+			lost[pos] = true
+			if p.bodyUnreadable(pos, err) {
+				g.handedOn = append(g.handedOn, pos)
+			}
+		}
+		return nil, nil
+	}
+	return read, bodies.Close
 }
 
 // maxBodyReadAttempts is how many insert attempts a raw body that fails to read (not found
