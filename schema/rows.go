@@ -2,6 +2,10 @@ package schema
 
 // The row structs below are the single source of truth for the warehouse's columns: each field's
 // `ch` tag names the column, `type` gives its ClickHouse type and `codec` its compression codec.
+// `arrow` chooses how the pipeline holds the column in memory when the default does not suit:
+// "dict" for strings that repeat across rows (agents), "runs" for values that repeat across a
+// callback's rows. By default LowCardinality strings are dictionaries and the Meta columns of
+// tables with several rows per callback are runs (see encoding).
 // The Arrow schema (Arrow.go) and the DDL check (sql tests) are derived from these tags, so a
 // column is added in one place and a migration, and a test catches the two drifting apart.
 //
@@ -24,8 +28,8 @@ type Meta struct {
 // Agent is the CRM's `agent_details` object, flattened into agent_* columns.
 type Agent struct {
 	AgentID             Opt[uint64] `ch:"agent_id" type:"Nullable(UInt64)"`
-	AgentName           string      `ch:"agent_name" type:"String"`
-	AgentPhone          string      `ch:"agent_phone" type:"String"`
+	AgentName           string      `ch:"agent_name" type:"String" arrow:"dict"`
+	AgentPhone          string      `ch:"agent_phone" type:"String" arrow:"dict"`
 	AgentPhoneCountryID Opt[uint32] `ch:"agent_phone_country_id" type:"Nullable(UInt32)"`
 }
 
@@ -60,8 +64,8 @@ type LeadUpdate struct {
 	Rating             string       `ch:"rating" type:"LowCardinality(String)"`
 	MinBudget          Opt[float64] `ch:"min_budget" type:"Nullable(Float64)"`
 	MaxBudget          Opt[float64] `ch:"max_budget" type:"Nullable(Float64)"`
-	AgentName          string       `ch:"agent_name" type:"String"`
-	AgentEmail         string       `ch:"agent_email" type:"String"`
+	AgentName          string       `ch:"agent_name" type:"String" arrow:"dict"`
+	AgentEmail         string       `ch:"agent_email" type:"String" arrow:"dict"`
 	CreatedAt          Opt[Millis]  `ch:"created_at" type:"Nullable(DateTime64(3, 'UTC'))"`
 	ClaimedAt          Opt[Millis]  `ch:"claimed_at" type:"Nullable(DateTime64(3, 'UTC'))"`
 	// LeadStatusReasons is kept as the JSON text sent: the document shows only null.
@@ -176,7 +180,7 @@ type Disposition struct {
 	Position           uint16      `ch:"position" type:"UInt16"`
 	DispositionType    string      `ch:"disposition_type" type:"LowCardinality(String)"`
 	DispositionTypeRaw string      `ch:"disposition_type_raw" type:"LowCardinality(String)"`
-	AgentName          string      `ch:"agent_name" type:"String"`
+	AgentName          string      `ch:"agent_name" type:"String" arrow:"dict"`
 	Reason             string      `ch:"reason" type:"String"`
 	CreatedAt          Opt[Millis] `ch:"created_at" type:"Nullable(DateTime64(3, 'UTC'))"`
 }
@@ -184,12 +188,13 @@ type Disposition struct {
 // StatusTransition is one `moved_to_*` key of `status_changes`: the status it names and when.
 type StatusTransition struct {
 	Meta
-	Status            string `ch:"status" type:"LowCardinality(String)"`
-	StatusKey         string `ch:"status_key" type:"LowCardinality(String)"`
-	Position          uint16 `ch:"position" type:"UInt16"`
-	MovedAt           Millis `ch:"moved_at" type:"DateTime64(3, 'UTC')"`
-	StatusBeforeCC    string `ch:"status_before_cc" type:"LowCardinality(String)"`
-	StatusBeforeCCRaw string `ch:"status_before_cc_raw" type:"LowCardinality(String)"`
+	Status    string `ch:"status" type:"LowCardinality(String)"`
+	StatusKey string `ch:"status_key" type:"LowCardinality(String)"`
+	Position  uint16 `ch:"position" type:"UInt16"`
+	MovedAt   Millis `ch:"moved_at" type:"DateTime64(3, 'UTC')"`
+	// The lead's status before the change, the same on every transition of a callback.
+	StatusBeforeCC    string `ch:"status_before_cc" type:"LowCardinality(String)" arrow:"runs"`
+	StatusBeforeCCRaw string `ch:"status_before_cc_raw" type:"LowCardinality(String)" arrow:"runs"`
 }
 
 // BookingDoc is one element of `booking_docs`. DocLeadID is the document's own lead_id, which the

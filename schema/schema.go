@@ -37,8 +37,25 @@ type Column struct {
 	Type  string // ClickHouse type, e.g. "LowCardinality(String)"
 	Codec string // codec expression as DESCRIBE shows it, e.g. "ZSTD(3)"; empty for the default
 	kind  kind
+	enc   encoding
 	off   uintptr
 }
+
+// encoding is how a column's values are laid out in its Arrow batches. Batches are what the
+// pipeline holds in memory between flushes, so values that repeat are stored once.
+type encoding uint8
+
+const (
+	// encPlain stores every value.
+	encPlain encoding = iota
+	// encDict stores a LowCardinality string column as a dictionary of its distinct values
+	// and a 4-byte index per row: a handful of statuses and types repeated on most rows.
+	encDict
+	// encRuns stores consecutive equal values once, with where the run ends: a callback's
+	// rows of one table are appended together and share its lead, id and time, so the Meta
+	// columns of tables that take several rows per callback are mostly repeats.
+	encRuns
+)
 
 // Table describes one warehouse table. Tables are built once by this package and never change.
 type Table struct {
@@ -54,15 +71,15 @@ type Table struct {
 
 // The warehouse's tables, in the order the pipeline flushes them.
 var (
-	LeadUpdates  = newTable[LeadUpdate]("lead_updates", "MergeTree", "lead_id, callback_id", "toYYYYMM(received_at)")
-	Events       = newTable[Event]("events", "ReplacingMergeTree", "lead_id, event_id", "")
-	Notes        = newTable[Note]("notes", "ReplacingMergeTree", "lead_id, note_id", "")
-	Calls        = newTable[Call]("calls", "ReplacingMergeTree", "lead_id, call_id", "")
-	Dispositions = newTable[Disposition]("dispositions", "ReplacingMergeTree", "lead_id, disposition_id", "")
-	Transitions  = newTable[StatusTransition]("status_transitions", "ReplacingMergeTree", "lead_id, status", "")
-	BookingDocs  = newTable[BookingDoc]("booking_docs", "ReplacingMergeTree", "lead_id, doc_id", "")
-	DeadLetters  = newTable[DeadLetter]("dead_letters", "MergeTree", "received_at", "toYYYYMM(received_at)")
-	Migrations   = newTable[Migration]("schema_migrations", "MergeTree", "version", "")
+	LeadUpdates  = newTable[LeadUpdate]("lead_updates", "MergeTree", "lead_id, callback_id", "toYYYYMM(received_at)", oneRow)
+	Events       = newTable[Event]("events", "ReplacingMergeTree", "lead_id, event_id", "", severalRows)
+	Notes        = newTable[Note]("notes", "ReplacingMergeTree", "lead_id, note_id", "", severalRows)
+	Calls        = newTable[Call]("calls", "ReplacingMergeTree", "lead_id, call_id", "", severalRows)
+	Dispositions = newTable[Disposition]("dispositions", "ReplacingMergeTree", "lead_id, disposition_id", "", severalRows)
+	Transitions  = newTable[StatusTransition]("status_transitions", "ReplacingMergeTree", "lead_id, status", "", severalRows)
+	BookingDocs  = newTable[BookingDoc]("booking_docs", "ReplacingMergeTree", "lead_id, doc_id", "", severalRows)
+	DeadLetters  = newTable[DeadLetter]("dead_letters", "MergeTree", "received_at", "toYYYYMM(received_at)", oneRow)
+	Migrations   = newTable[Migration]("schema_migrations", "MergeTree", "version", "", oneRow)
 )
 
 // Migration is one applied migration file, recorded in schema_migrations.
@@ -153,11 +170,21 @@ var kinds = map[reflect.Type]kind{
 	reflect.TypeFor[[]string]():     kStrings,
 }
 
+// rowsPerCallback is how many rows a table takes from one callback, which decides how its Meta
+// columns are laid out in Arrow: run-encoded where a callback gives several rows, plain where it
+// gives one, since a run of one costs its end on top of its value.
+type rowsPerCallback uint8
+
+const (
+	oneRow rowsPerCallback = iota
+	severalRows
+)
+
 // newTable derives a table's columns from R's struct tags. A malformed tag is a bug in this
 // package, caught by any test that loads it, so it panics.
-func newTable[R any](name, engine, sortingKey, partitionKey string) *Table {
+func newTable[R any](name, engine, sortingKey, partitionKey string, rows rowsPerCallback) *Table {
 	t := &Table{Name: name, Engine: engine, SortingKey: sortingKey, PartitionKey: partitionKey, rowType: reflect.TypeFor[R]()}
-	t.Columns = appendColumns(nil, t.rowType, 0)
+	t.Columns = appendColumns(nil, t.rowType, 0, rows == severalRows)
 	seen := map[string]bool{}
 	for _, c := range t.Columns {
 		if seen[c.Name] {
@@ -168,11 +195,11 @@ func newTable[R any](name, engine, sortingKey, partitionKey string) *Table {
 	return t
 }
 
-func appendColumns(cols []Column, rt reflect.Type, base uintptr) []Column {
+func appendColumns(cols []Column, rt reflect.Type, base uintptr, metaRuns bool) []Column {
 	for i := range rt.NumField() {
 		f := rt.Field(i)
 		if f.Anonymous {
-			cols = appendColumns(cols, f.Type, base+f.Offset)
+			cols = appendColumns(cols, f.Type, base+f.Offset, metaRuns)
 			continue
 		}
 		name, typ := f.Tag.Get("ch"), f.Tag.Get("type")
@@ -183,10 +210,27 @@ func appendColumns(cols []Column, rt reflect.Type, base uintptr) []Column {
 		if !ok {
 			panic(fmt.Sprintf("schema: field %s.%s has unsupported Go type %s", rt.Name(), f.Name, f.Type))
 		}
-		cols = append(cols, Column{Name: name, Type: typ, Codec: f.Tag.Get("codec"), kind: k, off: base + f.Offset})
+		enc := encPlain
+		switch tag := f.Tag.Get("arrow"); {
+		case tag == "dict" && k == kString:
+			enc = encDict
+		case tag == "runs" && canRun(k):
+			enc = encRuns
+		case tag != "":
+			panic(fmt.Sprintf("schema: field %s.%s: arrow:%q does not suit Go type %s", rt.Name(), f.Name, tag, f.Type))
+		case metaRuns && rt == reflect.TypeFor[Meta]():
+			enc = encRuns
+		case k == kString && typ == "LowCardinality(String)":
+			enc = encDict
+		}
+		cols = append(cols, Column{Name: name, Type: typ, Codec: f.Tag.Get("codec"), kind: k, enc: enc, off: base + f.Offset})
 	}
 	return cols
 }
+
+// canRun reports whether columns of kind k can be run-end encoded: the kinds sameValue compares,
+// none of them nullable.
+func canRun(k kind) bool { return k == kUint64 || k == kUint16 || k == kString || k == kMillis }
 
 // checkRow panics when R is not the table's row type: a programming error, not bad input.
 func (t *Table) checkRow(rt reflect.Type) {

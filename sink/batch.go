@@ -136,6 +136,9 @@ const chunkBytes = 2 << 20
 type chunkHint struct {
 	rows int
 	data []int // per column; 0 for columns without string data
+	// runs is, per run-end encoded column, how many runs the chunk holds: the values its builder
+	// is sized for, fewer than rows. 0 for other columns.
+	runs []int
 }
 
 // minChunkRows and maxChunkRows bound a hint's rows, so that one odd chunk cannot make the next
@@ -229,6 +232,9 @@ func (g *generation) builder(i int) *array.RecordBuilder {
 			t.sizedFor = g.hints[i].rows
 			if t.strings == nil {
 				for _, f := range t.b.Fields() {
+					if rb, ok := f.(*array.RunEndEncodedBuilder); ok {
+						f = rb.ValueBuilder()
+					}
 					if sb, ok := f.(*array.StringBuilder); ok {
 						t.strings = append(t.strings, sb)
 					}
@@ -274,7 +280,18 @@ func (g *generation) freeze() {
 func reserve(b *array.RecordBuilder, h *chunkHint) {
 	rows := h.rows + h.rows/8
 	for i, f := range b.Fields() {
-		f.Resize(rows)
+		n := rows
+		if rb, ok := f.(*array.RunEndEncodedBuilder); ok {
+			// A run-end encoded column holds a value and an end per run, not per row.
+			n = 0
+			if i < len(h.runs) {
+				n = h.runs[i] + h.runs[i]/8
+			}
+			f = rb.ValueBuilder()
+			rb.Resize(n)
+		} else {
+			f.Resize(n)
+		}
 		if sb, ok := f.(*array.StringBuilder); ok && i < len(h.data) && h.data[i] > 0 {
 			sb.ReserveData(h.data[i] + h.data[i]/8)
 		}
@@ -323,6 +340,16 @@ func (g *generation) seal(i int, learn bool) {
 		return
 	}
 	rec := t.b.NewRecordBatch()
+	for _, f := range t.b.Fields() {
+		if m, ok := f.(*array.MapBuilder); ok {
+			f = m.KeyBuilder()
+		}
+		if d, ok := f.(array.DictionaryBuilder); ok {
+			// A dictionary builder keeps its values for the next batch, which would repeat
+			// them all in every chunk: each chunk has its own.
+			d.ResetFull()
+		}
+	}
 	t.chunks = append(t.chunks, rec)
 	if i == tLeads {
 		t.chunkRefs = append(t.chunkRefs, t.refs)
@@ -346,12 +373,17 @@ func (h *chunkHint) learn(rec arrow.RecordBatch) {
 	next := min(max(rows*chunkBytes/used, minChunkRows), maxChunkRows)
 	h.rows = next
 	if len(h.data) != int(rec.NumCols()) {
-		h.data = make([]int, rec.NumCols())
+		h.data, h.runs = make([]int, rec.NumCols()), make([]int, rec.NumCols())
 	}
+	scale := func(n int) int { return int(int64(n) * int64(next) / int64(rows)) }
 	for c, col := range rec.Columns() {
-		h.data[c] = 0
+		h.data[c], h.runs[c] = 0, 0
+		if r, ok := col.(*array.RunEndEncoded); ok {
+			col = r.Values()
+			h.runs[c] = max(scale(col.Len()), 1)
+		}
 		if s, ok := col.(*array.String); ok {
-			h.data[c] = int(int64(len(s.ValueBytes())) * int64(next) / int64(rows))
+			h.data[c] = scale(len(s.ValueBytes()))
 		}
 	}
 }
@@ -368,6 +400,9 @@ func recordBytes(rec arrow.RecordBatch) int {
 		}
 		for _, c := range d.Children() {
 			walk(c)
+		}
+		if dict, ok := d.Dictionary().(*array.Data); ok && dict != nil {
+			walk(dict)
 		}
 	}
 	for _, c := range rec.Columns() {

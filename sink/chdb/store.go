@@ -5,11 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/leadhouse/leadhouse/schema"
 	"github.com/leadhouse/leadhouse/sink"
@@ -131,7 +134,14 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error { return s.engine.Close() }
 
 // EncodeArrowStream returns rec as an Arrow IPC stream, the engine's ArrowStream input format.
+// Run-end encoded columns, which the engine's Arrow reader does not take, are decoded first;
+// dictionaries it reads as they are.
 func EncodeArrowStream(rec arrow.RecordBatch) ([]byte, error) {
+	rec, err := decodeRuns(rec)
+	if err != nil {
+		return nil, fmt.Errorf("encode arrow stream: %w", err)
+	}
+	defer rec.Release()
 	// Sized up front: growing a buffer of tens of megabytes by doubling costs more than the
 	// encoding itself.
 	buf := bytes.NewBuffer(make([]byte, 0, encodedSize(rec)))
@@ -144,6 +154,37 @@ func EncodeArrowStream(rec arrow.RecordBatch) ([]byte, error) {
 		return nil, fmt.Errorf("encode arrow stream: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// decodeRuns returns rec with its run-end encoded columns decoded, retained when it has none.
+func decodeRuns(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
+	var fields []arrow.Field
+	var cols []arrow.Array
+	for i, col := range rec.Columns() {
+		if _, ok := col.(*array.RunEndEncoded); !ok {
+			continue
+		}
+		if cols == nil {
+			fields, cols = slices.Clone(rec.Schema().Fields()), slices.Clone(rec.Columns())
+			defer func() {
+				for j, c := range cols {
+					if c != rec.Column(j) {
+						c.Release()
+					}
+				}
+			}()
+		}
+		plain, err := schema.Decode(col, memory.DefaultAllocator)
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", rec.ColumnName(i), err)
+		}
+		cols[i], fields[i].Type = plain, plain.DataType()
+	}
+	if cols == nil {
+		rec.Retain()
+		return rec, nil
+	}
+	return array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, rec.NumRows()), nil
 }
 
 // encodedSize estimates rec's IPC stream size: its buffers, each padded to 8 bytes, plus room

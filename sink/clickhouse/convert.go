@@ -10,6 +10,9 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/leadhouse/leadhouse/schema"
 )
 
 // columnValues converts one Arrow column into the slice clickhouse-go's column of type chType
@@ -20,11 +23,28 @@ import (
 // Plain numeric columns are returned as the Arrow array's own values without copying: the driver
 // copies them into its column buffer on Append, so the slice must not outlive arr. Strings alias
 // Arrow's buffers for the same reason and under the same rule.
+//
+// Encoded columns (schema.Decode) are sent as their values: a dictionary of strings straight into
+// a LowCardinality column, anything else decoded first.
 func columnValues(arr arrow.Array, chType string) (any, error) {
 	base, lowCard := unwrapType(chType, "LowCardinality")
 	base, nullable := unwrapType(base, "Nullable")
 	if !nullable && arr.NullN() > 0 {
 		return nil, fmt.Errorf("%d NULL values for non-Nullable ClickHouse %s", arr.NullN(), chType)
+	}
+	if d, ok := arr.(*array.Dictionary); ok && lowCard && base == "String" {
+		return dictValues(d)
+	}
+	switch arr.(type) {
+	case *array.Dictionary, *array.RunEndEncoded:
+		// The Go allocator's memory is the garbage collector's: the values returned, which
+		// alias the decoded array, keep it alive after its release.
+		plain, err := schema.Decode(arr, memory.DefaultAllocator)
+		if err != nil {
+			return nil, err
+		}
+		defer plain.Release()
+		arr = plain
 	}
 	mismatch := func() error {
 		return fmt.Errorf("cannot write arrow %s to ClickHouse %s", arr.DataType(), chType)
@@ -121,6 +141,31 @@ func fixedValues[T any](vals []T, arr arrow.Array, nullable bool) any {
 	return ptrs
 }
 
+// dictValues is stringValues for a LowCardinality column whose values come dictionary-encoded:
+// each dictionary entry is boxed once.
+func dictValues(d *array.Dictionary) (any, error) {
+	dict, ok := d.Dictionary().(*array.String)
+	if !ok {
+		return nil, fmt.Errorf("cannot write a dictionary of arrow %s to ClickHouse LowCardinality(String)", d.Dictionary().DataType())
+	}
+	boxed := make([]any, dict.Len())
+	for i := range boxed {
+		boxed[i] = dict.Value(i)
+	}
+	vals := make([]any, d.Len())
+	for i := range vals {
+		if d.IsNull(i) {
+			continue
+		}
+		k := d.GetValueIndex(i)
+		if k < 0 || k >= len(boxed) {
+			return nil, fmt.Errorf("row %d: dictionary index %d outside a dictionary of %d", i, k, len(boxed))
+		}
+		vals[i] = boxed[k]
+	}
+	return vals, nil
+}
+
 func stringValues(a *array.String, nullable, lowCard bool) any {
 	n := a.Len()
 	switch {
@@ -190,6 +235,14 @@ func timeValues(a *array.Timestamp, nullable bool) (any, error) {
 }
 
 func mapValues(a *array.Map) (any, error) {
+	if _, ok := a.Keys().(*array.Dictionary); ok {
+		plain, err := schema.Decode(a, memory.DefaultAllocator) // see columnValues
+		if err != nil {
+			return nil, err
+		}
+		defer plain.Release()
+		a = plain.(*array.Map)
+	}
 	keys, ok := a.Keys().(*array.String)
 	if !ok {
 		return nil, fmt.Errorf("cannot write arrow %s to ClickHouse Map(String, String)", a.DataType())

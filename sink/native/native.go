@@ -280,6 +280,26 @@ func (o *out) values(segs []segment, t string) error {
 			}
 		}
 		return nil
+	case *array.Dictionary:
+		if t != "String" {
+			return fmt.Errorf("cannot send an Arrow dictionary as %s", t)
+		}
+		for _, s := range segs {
+			if err := o.dictionary(s); err != nil {
+				return err
+			}
+			if err := o.spill(); err != nil {
+				return err
+			}
+		}
+		return nil
+	case *array.RunEndEncoded:
+		for _, s := range segs {
+			if err := o.runs(s, t); err != nil {
+				return err
+			}
+		}
+		return nil
 	case *array.Map:
 		return o.maps(segs, t)
 	case *array.List:
@@ -335,6 +355,71 @@ func appendFixed[T uint16 | uint32 | uint64 | int64 | float64 | arrow.Timestamp]
 func littleEndian() bool {
 	x := uint16(1)
 	return *(*byte)(unsafe.Pointer(&x)) == 1
+}
+
+// dictionary writes the values of a dictionary-encoded string segment, each looked up: the wire
+// type is the plain one (see wireType).
+func (o *out) dictionary(s segment) error {
+	d := s.arr.(*array.Dictionary)
+	dict, ok := d.Dictionary().(*array.String)
+	if !ok {
+		return fmt.Errorf("cannot send a dictionary of Arrow %s as String", d.Dictionary().DataType())
+	}
+	idx, ok := d.Indices().(*array.Int32)
+	if !ok {
+		return fmt.Errorf("cannot read a dictionary indexed by Arrow %s", d.Indices().DataType())
+	}
+	keys, nulls := idx.Int32Values(), d.NullN() > 0
+	for i := s.lo; i < s.hi; i++ {
+		if nulls && d.IsNull(i) {
+			o.buf = append(o.buf, 0) // a null's slot of a Nullable column: the empty string
+			continue
+		}
+		k := int(keys[i])
+		if k < 0 || k >= dict.Len() {
+			return fmt.Errorf("row %d: dictionary index %d outside a dictionary of %d", i, k, dict.Len())
+		}
+		o.buf = appendString(o.buf, dict.Value(k))
+	}
+	return nil
+}
+
+// runs writes a run-end encoded segment: each run's value is encoded once and its bytes repeated
+// for the rest of the run.
+func (o *out) runs(s segment, t string) error {
+	a := s.arr.(*array.RunEndEncoded)
+	vals := a.Values()
+	if vals.NullN() > 0 {
+		return fmt.Errorf("cannot send runs of nulls as %s", t)
+	}
+	ends, ok := a.RunEndsArr().(*array.Int32)
+	if !ok {
+		return fmt.Errorf("cannot read runs ending in Arrow %s", a.RunEndsArr().DataType())
+	}
+	if s.hi == s.lo {
+		return nil
+	}
+	off := a.Data().Offset()
+	for row, p := s.lo, a.GetPhysicalIndex(s.lo); row < s.hi; p++ {
+		n := min(int(ends.Value(p))-off, s.hi) - row
+		start, held := len(o.buf), o.hold
+		o.hold = true // the value's bytes stay in buf until they are repeated
+		err := o.values([]segment{{vals, p, p + 1}}, t)
+		o.hold = held
+		if err != nil {
+			return err
+		}
+		w := len(o.buf) - start
+		o.buf = grow(o.buf, w*(n-1))
+		for range n - 1 {
+			o.buf = append(o.buf, o.buf[start:start+w]...)
+		}
+		row += n
+		if err := o.spill(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // offsets writes the Native offsets of list-like segments, one column across all of them: for

@@ -489,3 +489,110 @@ func TestSuppliedValuesEncodeLikeTheBatchsOwn(t *testing.T) {
 		t.Error("AppendBlock supplied values for a UInt64 column, want an error")
 	}
 }
+
+// encodedBatch is rows of dictionary-encoded strings and run-end encoded numbers, strings and
+// times, as the pipeline's batches carry them, and the same rows as plain arrays.
+func encodedBatch(t *testing.T, rows int) (encoded, plain arrow.RecordBatch) {
+	t.Helper()
+	mem := memory.NewGoAllocator()
+	dict := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+	runs := func(v arrow.DataType) arrow.DataType { return arrow.RunEndEncodedOf(arrow.PrimitiveTypes.Int32, v) }
+	eb := array.NewRecordBuilder(mem, arrow.NewSchema([]arrow.Field{
+		{Name: "lc", Type: dict}, {Name: "id", Type: runs(arrow.PrimitiveTypes.Uint64)},
+		{Name: "cb", Type: runs(arrow.BinaryTypes.String)}, {Name: "at", Type: runs(ms)},
+		{Name: "v", Type: runs(arrow.PrimitiveTypes.Uint16)}, {Name: "m", Type: arrow.MapOf(dict, arrow.BinaryTypes.String)},
+	}, nil))
+	defer eb.Release()
+	pb := array.NewRecordBuilder(mem, arrow.NewSchema([]arrow.Field{
+		{Name: "lc", Type: arrow.BinaryTypes.String}, {Name: "id", Type: arrow.PrimitiveTypes.Uint64},
+		{Name: "cb", Type: arrow.BinaryTypes.String}, {Name: "at", Type: ms},
+		{Name: "v", Type: arrow.PrimitiveTypes.Uint16}, {Name: "m", Type: arrow.MapOf(arrow.BinaryTypes.String, arrow.BinaryTypes.String)},
+	}, nil))
+	defer pb.Release()
+	for i := 0; i < rows; {
+		// runs of 1, 2, 3, 1, 2, 3... rows
+		n := min(1+i%3, rows-i)
+		id, cb, at := uint64(i)<<33, strings.Repeat("ж", i%5)+"cb", arrow.Timestamp(1714564800123+int64(i))
+		eb.Field(1).(*array.RunEndEncodedBuilder).Append(uint64(n))
+		eb.Field(1).(*array.RunEndEncodedBuilder).ValueBuilder().(*array.Uint64Builder).Append(id)
+		eb.Field(2).(*array.RunEndEncodedBuilder).Append(uint64(n))
+		eb.Field(2).(*array.RunEndEncodedBuilder).ValueBuilder().(*array.StringBuilder).Append(cb)
+		eb.Field(3).(*array.RunEndEncodedBuilder).Append(uint64(n))
+		eb.Field(3).(*array.RunEndEncodedBuilder).ValueBuilder().(*array.TimestampBuilder).Append(at)
+		eb.Field(4).(*array.RunEndEncodedBuilder).Append(uint64(n))
+		eb.Field(4).(*array.RunEndEncodedBuilder).ValueBuilder().(*array.Uint16Builder).Append(uint16(i))
+		for j := range n {
+			lc := []string{"hot", "warm", "", "cold", "warm"}[(i+j)%5]
+			if err := eb.Field(0).(*array.BinaryDictionaryBuilder).AppendString(lc); err != nil {
+				t.Fatal(err)
+			}
+			pb.Field(0).(*array.StringBuilder).Append(lc)
+			pb.Field(1).(*array.Uint64Builder).Append(id)
+			pb.Field(2).(*array.StringBuilder).Append(cb)
+			pb.Field(3).(*array.TimestampBuilder).Append(at)
+			pb.Field(4).(*array.Uint16Builder).Append(uint16(i))
+			em, pm := eb.Field(5).(*array.MapBuilder), pb.Field(5).(*array.MapBuilder)
+			em.Append(true)
+			pm.Append(true)
+			for k := range (i + j) % 4 {
+				key := []string{"gender", "city", ""}[k%3]
+				if err := em.KeyBuilder().(*array.BinaryDictionaryBuilder).AppendString(key); err != nil {
+					t.Fatal(err)
+				}
+				em.ItemBuilder().(*array.StringBuilder).Append(lc)
+				pm.KeyBuilder().(*array.StringBuilder).Append(key)
+				pm.ItemBuilder().(*array.StringBuilder).Append(lc)
+			}
+		}
+		i += n
+	}
+	encoded, plain = eb.NewRecordBatch(), pb.NewRecordBatch()
+	t.Cleanup(encoded.Release)
+	t.Cleanup(plain.Release)
+	return encoded, plain
+}
+
+// Dictionary and run-end encoded columns are sent as their plain values, byte for byte, whatever
+// rows a block takes from them: from the middle of a run, across runs, or from sliced batches.
+func TestEncodedColumnsEncodeLikeTheirPlainValues(t *testing.T) {
+	const rows = 23
+	encoded, plain := encodedBatch(t, rows)
+	cols := []native.Column{
+		{Name: "lc", Type: "LowCardinality(String)"}, {Name: "id", Type: "UInt64"}, {Name: "cb", Type: "String"},
+		{Name: "at", Type: "DateTime64(3, 'UTC')"}, {Name: "v", Type: "UInt16"}, {Name: "m", Type: "Map(String, String)"},
+	}
+	for _, r := range [][2]int{{0, rows}, {0, 1}, {1, 2}, {2, 9}, {4, 5}, {5, rows}, {7, 7}} {
+		want, err := native.AppendBlock(nil, plain, cols, r[0], r[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := native.AppendBlock(nil, encoded, cols, r[0], r[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("rows [%d, %d): encoded columns give\n%s\nplain ones\n%s", r[0], r[1], hex.Dump(got), hex.Dump(want))
+		}
+	}
+	for _, cuts := range [][]int{{4, 19}, {1, 1, 21}, {11, 0, 12}} {
+		var eparts, pparts []arrow.RecordBatch
+		lo := 0
+		for _, n := range cuts {
+			e, p := encoded.NewSlice(int64(lo), int64(lo+n)), plain.NewSlice(int64(lo), int64(lo+n))
+			defer e.Release()
+			defer p.Release()
+			eparts, pparts = append(eparts, e), append(pparts, p)
+			lo += n
+		}
+		var got, want []byte
+		if _, err := native.WriteBlock(nil, eparts, cols, 5, func(p []byte) error { got = append(got, p...); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := native.WriteBlock(nil, pparts, cols, 5, func(p []byte) error { want = append(want, p...); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("slices %v: encoded columns give a different block", cuts)
+		}
+	}
+}
