@@ -88,6 +88,12 @@ type genTable struct {
 	// string columns, whose data is what varies from row to row.
 	sizedFor int
 	strings  []*array.StringBuilder
+	// dicts are b's dictionary builders (map keys included); dictSeen is, per builder, how
+	// many of its values dictData has summed since the last seal.
+	dicts    []*array.BinaryDictionaryBuilder
+	dictSeen []int
+	dictData int64
+	scanned  bool // strings and dicts are listed
 	// discount is the reserved room not counted, fixed when the generation stops filling.
 	discount int64
 	rows     int
@@ -230,13 +236,21 @@ func (g *generation) builder(i int) *array.RecordBuilder {
 		if g.hints != nil && g.hints[i].rows > 0 {
 			reserve(t.b, &g.hints[i])
 			t.sizedFor = g.hints[i].rows
-			if t.strings == nil {
+			if !t.scanned {
+				t.scanned = true
 				for _, f := range t.b.Fields() {
 					if rb, ok := f.(*array.RunEndEncodedBuilder); ok {
 						f = rb.ValueBuilder()
 					}
 					if sb, ok := f.(*array.StringBuilder); ok {
 						t.strings = append(t.strings, sb)
+					}
+					if m, ok := f.(*array.MapBuilder); ok {
+						f = m.KeyBuilder()
+					}
+					if db, ok := f.(*array.BinaryDictionaryBuilder); ok {
+						t.dicts = append(t.dicts, db)
+						t.dictSeen = append(t.dictSeen, 0)
 					}
 				}
 			}
@@ -261,6 +275,12 @@ func (t *genTable) unfilled() int64 {
 	for _, sb := range t.strings {
 		data += int64(sb.DataLen())
 	}
+	for k, db := range t.dicts {
+		for n := db.DictionarySize(); t.dictSeen[k] < n; t.dictSeen[k]++ {
+			t.dictData += int64(len(db.Value(t.dictSeen[k])))
+		}
+	}
+	data += t.dictData
 	used = max(used, data)
 	return max(building-used, 0)
 }
@@ -317,6 +337,11 @@ func (g *generation) decayHints() {
 		for c := range h.data {
 			h.data[c] = int(int64(h.data[c]) * int64(rows) / int64(h.rows))
 		}
+		for c, r := range h.runs {
+			if r > 0 {
+				h.runs[c] = max(int(int64(r)*int64(rows)/int64(h.rows)), 1)
+			}
+		}
 		h.rows = rows
 	}
 }
@@ -350,6 +375,8 @@ func (g *generation) seal(i int, learn bool) {
 			d.ResetFull()
 		}
 	}
+	clear(t.dictSeen)
+	t.dictData = 0
 	t.chunks = append(t.chunks, rec)
 	if i == tLeads {
 		t.chunkRefs = append(t.chunkRefs, t.refs)

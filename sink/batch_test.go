@@ -9,9 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/leadhouse/leadhouse/flatten"
+	"github.com/leadhouse/leadhouse/gen"
 	"github.com/leadhouse/leadhouse/schema"
 	"github.com/leadhouse/leadhouse/sink/native"
 	"github.com/leadhouse/leadhouse/sink/wal"
@@ -414,5 +417,147 @@ func TestRawBodiesStayInTheLog(t *testing.T) {
 	// Without a reader the deferred rows are an error, never an empty body.
 	if _, err := g.build(tLeads, nil, &chunkBodies{}).Strings(0, rawColumn); err == nil {
 		t.Error("deferred raw bodies read without a reader of the log")
+	}
+}
+
+// A generation's chunks (dictionaries reset and runs restarted at every seal, buffers reused from
+// the pool, builders sized from hints) encode to the same Native block as one record of the same
+// rows built afresh: generated callbacks, in generations large and small sharing pool and hints.
+func TestChunkedGenerationsEncodeLikeOneRecord(t *testing.T) {
+	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	pool := newBufferPool(64 << 20)
+	var hints [numTables]chunkHint
+	for round, n := range []int{3000, 300, 2000, 3} {
+		next := gen.New(gen.Options{Seed: int64(round), Leads: 50 + 3000*round})
+		g := newGeneration(pool, &hints)
+		fresh := map[*schema.Table]*array.RecordBuilder{}
+		builder := func(t *schema.Table) *array.RecordBuilder {
+			if fresh[t] == nil {
+				fresh[t] = t.NewBuilder(memory.NewGoAllocator())
+			}
+			return fresh[t]
+		}
+		for i := range n {
+			r, err := flatten.Flatten(next.Next(nil), at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pos := wal.Position{Segment: 1, Offset: int64(i) * 10}
+			g.addRows(pos, recordHash(pos, nil), r, nil, at)
+			schema.AppendOne(schema.LeadUpdates, builder(schema.LeadUpdates), &r.Lead)
+			schema.Append(schema.Events, builder(schema.Events), r.Events)
+			schema.Append(schema.Notes, builder(schema.Notes), r.Notes)
+			schema.Append(schema.Calls, builder(schema.Calls), r.Calls)
+			schema.Append(schema.Dispositions, builder(schema.Dispositions), r.Dispositions)
+			schema.Append(schema.Transitions, builder(schema.Transitions), r.Transitions)
+			schema.Append(schema.BookingDocs, builder(schema.BookingDocs), r.BookingDocs)
+		}
+		for i := range numTables {
+			if g.tables[i].rows == 0 {
+				continue
+			}
+			b := g.build(i, nil, nil)
+			one := fresh[tables[i]].NewRecordBatch()
+			cols := nativeColumns(tables[i])
+			var got, want []byte
+			if _, err := native.WriteBlock(nil, b.Chunks, cols, 1<<20, func(p []byte) error { got = append(got, p...); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := native.WriteBlock(nil, []arrow.RecordBatch{one}, cols, 1<<20, func(p []byte) error { want = append(want, p...); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			one.Release()
+			if round == 0 && i == tLeads && len(b.Chunks) < 2 {
+				t.Errorf("%d lead_updates chunks, want several", len(b.Chunks))
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("generation %d, %s: %d rows in %d chunks encode differently from one record", round, tables[i].Name, g.tables[i].rows, len(b.Chunks))
+			}
+		}
+		for _, b := range fresh {
+			b.Release()
+		}
+		g.release()
+		if n := g.bytes(); n != 0 {
+			t.Errorf("generation %d holds %d bytes after its release", round, n)
+		}
+	}
+}
+
+// Each chunk's dictionaries hold that chunk's values only: a builder's dictionary would otherwise
+// carry every value of the generation so far into every chunk after it.
+func TestEachChunkHasItsOwnDictionary(t *testing.T) {
+	f := newSampleFiller(t)
+	g := newGeneration(f.pool, &f.hints)
+	defer g.release()
+	for i := range 5000 {
+		r, err := flatten.Flatten(f.body, f.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Lead.AgentName = fmt.Sprint("agent ", i) // a dictionary column, a value per callback
+		pos := wal.Position{Segment: 1, Offset: int64(i) * 8000}
+		g.addRows(pos, recordHash(pos, f.body), r, nil, f.at)
+	}
+	b := g.build(tLeads, nil, nil)
+	if len(b.Chunks) < 2 {
+		t.Fatalf("%d lead_updates chunks, want several", len(b.Chunks))
+	}
+	col := mustColumn(schema.LeadUpdates, "agent_name")
+	for k, c := range b.Chunks {
+		d := c.Column(col).(*array.Dictionary)
+		if d.Dictionary().Len() != d.Len() {
+			t.Errorf("chunk %d: %d rows of distinct agents, %d dictionary values", k, d.Len(), d.Dictionary().Len())
+		}
+	}
+}
+
+// A hint decayed to a light load's rows sizes run-end encoded columns for that load too.
+func TestDecayedHintReservesFewRuns(t *testing.T) {
+	f := newSampleFiller(t)
+	f.fill(3000).release()
+	one := f.fill(1)
+	one.freeze()
+	one.decayHints()
+	one.release()
+	for _, i := range []int{tEvents, tNotes, tCalls, tDispositions, tTransitions, tBookingDocs} {
+		h := &f.hints[i]
+		for c, r := range h.runs {
+			if r > h.rows {
+				t.Errorf("%s column %d: a hint of %d rows reserves %d runs", tables[i].Name, c, h.rows, r)
+			}
+		}
+	}
+	light := f.fill(1)
+	defer light.release()
+	var held int64
+	for _, i := range []int{tEvents, tNotes, tCalls, tDispositions, tTransitions, tBookingDocs} {
+		held += light.tables[i].mem.n.Load()
+	}
+	if held > 256<<10 {
+		t.Errorf("one callback holds %d bytes in the tables with several rows per callback", held)
+	}
+}
+
+// Values held in a builder's dictionaries count as used, not as room reserved and unfilled: a
+// dictionary column's values come from the callbacks, however large.
+func TestDictionaryValuesCountAsUsed(t *testing.T) {
+	f := newSampleFiller(t)
+	f.fill(3000).release() // hints learnt, as after any busy period
+	g := newGeneration(f.pool, &f.hints)
+	defer g.release()
+	var agents int64
+	for i := range 4 {
+		r, err := flatten.Flatten(f.body, f.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Lead.AgentName = fmt.Sprint(i) + strings.Repeat("a", 250_000)
+		agents += int64(len(r.Lead.AgentName))
+		pos := wal.Position{Segment: 2, Offset: int64(i) * 400_000}
+		g.addRows(pos, recordHash(pos, f.body), r, nil, f.at)
+		if got := g.bytes(); got < agents {
+			t.Errorf("after %d callbacks: %d bytes of agent names held, %d counted", i+1, agents, got)
+		}
 	}
 }

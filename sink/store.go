@@ -58,9 +58,9 @@ func (b Batch) Rows() int {
 	return n
 }
 
-// Strings returns the values of String column col in chunk k, the deferred ones read through
-// Value and copied, the others aliasing the chunk's memory, for stores that take a column's
-// values whole.
+// Strings returns the values of plain String column col in chunk k (not a dictionary or runs:
+// see schema.Decode), the deferred ones read through Value and copied, the others aliasing the
+// chunk's memory, for stores that take a column's values whole.
 func (b Batch) Strings(k, col int) ([]string, error) {
 	rows := int(b.Chunks[k].NumRows())
 	vals := make([]string, rows)

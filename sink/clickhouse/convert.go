@@ -39,7 +39,7 @@ func columnValues(arr arrow.Array, chType string) (any, error) {
 	case *array.Dictionary, *array.RunEndEncoded:
 		// The Go allocator's memory is the garbage collector's: the values returned, which
 		// alias the decoded array, keep it alive after its release.
-		plain, err := schema.Decode(arr, memory.DefaultAllocator)
+		plain, err := schema.Decode(arr, memory.NewGoAllocator())
 		if err != nil {
 			return nil, err
 		}
@@ -236,7 +236,7 @@ func timeValues(a *array.Timestamp, nullable bool) (any, error) {
 
 func mapValues(a *array.Map) (any, error) {
 	if _, ok := a.Keys().(*array.Dictionary); ok {
-		plain, err := schema.Decode(a, memory.DefaultAllocator) // see columnValues
+		plain, err := schema.Decode(a, memory.NewGoAllocator()) // see columnValues
 		if err != nil {
 			return nil, err
 		}

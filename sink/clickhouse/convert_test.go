@@ -360,3 +360,49 @@ func TestDeferredValuesAreAppended(t *testing.T) {
 		t.Error("deferred strings appended to a Nullable(String) column")
 	}
 }
+
+// Run-end encoded columns convert row for row also when a batch is a slice that starts or ends
+// inside a run, and dictionaries whatever their rows.
+func TestConversionOfRunsSlicedMidRun(t *testing.T) {
+	b := schema.Transitions.NewBuilder(memory.NewGoAllocator())
+	defer b.Release()
+	var all []schema.StatusTransition
+	for c := range 5 {
+		rows := make([]schema.StatusTransition, 4) // one callback: a run of 4 in each Meta column
+		for j := range rows {
+			rows[j] = schema.StatusTransition{
+				Meta:           schema.Meta{LeadID: uint64(c), CallbackID: string(rune('a' + c)), ReceivedAt: schema.Millis(c), MappingVersion: 1},
+				Status:         []string{"x", "y"}[j%2],
+				StatusBeforeCC: "s" + string(rune('a'+c)),
+			}
+		}
+		schema.Append(schema.Transitions, b, rows)
+		all = append(all, rows...)
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	for _, r := range [][2]int64{{1, 6}, {3, 17}, {5, 5}, {0, 20}} {
+		part := rec.NewSlice(r[0], r[1])
+		for c, col := range schema.Transitions.Columns {
+			got, err := columnValues(part.Column(c), col.Type)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := reflect.ValueOf(got)
+			if v.Len() != int(r[1]-r[0]) {
+				t.Fatalf("rows [%d, %d) %s: %d values", r[0], r[1], col.Name, v.Len())
+			}
+			for i := range v.Len() {
+				want := schema.Values(schema.Transitions, &all[int(r[0])+i])[c]
+				g := v.Index(i).Interface()
+				if e := reflect.ValueOf(g); e.Kind() == reflect.Interface {
+					g = e.Elem().Interface()
+				}
+				if !reflect.DeepEqual(plain(g), plain(want)) {
+					t.Errorf("rows [%d, %d) %s row %d: %#v, want %#v", r[0], r[1], col.Name, i, g, want)
+				}
+			}
+		}
+		part.Release()
+	}
+}
