@@ -239,24 +239,30 @@ func (g *generation) builder(i int) *array.RecordBuilder {
 			if !t.scanned {
 				t.scanned = true
 				for _, f := range t.b.Fields() {
-					if rb, ok := f.(*array.RunEndEncodedBuilder); ok {
-						f = rb.ValueBuilder()
-					}
-					if sb, ok := f.(*array.StringBuilder); ok {
-						t.strings = append(t.strings, sb)
-					}
-					if m, ok := f.(*array.MapBuilder); ok {
-						f = m.KeyBuilder()
-					}
-					if db, ok := f.(*array.BinaryDictionaryBuilder); ok {
-						t.dicts = append(t.dicts, db)
-						t.dictSeen = append(t.dictSeen, 0)
-					}
+					t.list(f)
 				}
 			}
 		}
 	}
 	return t.b
+}
+
+// list adds f's string and dictionary builders, nested ones included, to strings and dicts.
+func (t *genTable) list(f array.Builder) {
+	switch b := f.(type) {
+	case *array.RunEndEncodedBuilder:
+		t.list(b.ValueBuilder())
+	case *array.MapBuilder:
+		t.list(b.KeyBuilder())
+		t.list(b.ItemBuilder())
+	case *array.ListBuilder:
+		t.list(b.ValueBuilder())
+	case *array.StringBuilder:
+		t.strings = append(t.strings, b)
+	case *array.BinaryDictionaryBuilder:
+		t.dicts = append(t.dicts, b)
+		t.dictSeen = append(t.dictSeen, 0)
+	}
 }
 
 // unfilled estimates the room the builder reserved from its hint and has not filled: what it

@@ -539,25 +539,49 @@ func TestDecayedHintReservesFewRuns(t *testing.T) {
 	}
 }
 
-// Values held in a builder's dictionaries count as used, not as room reserved and unfilled: a
-// dictionary column's values come from the callbacks, however large.
-func TestDictionaryValuesCountAsUsed(t *testing.T) {
-	f := newSampleFiller(t)
-	f.fill(3000).release() // hints learnt, as after any busy period
-	g := newGeneration(f.pool, &f.hints)
-	defer g.release()
-	var agents int64
-	for i := range 4 {
-		r, err := flatten.Flatten(f.body, f.at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Lead.AgentName = fmt.Sprint(i) + strings.Repeat("a", 250_000)
-		agents += int64(len(r.Lead.AgentName))
-		pos := wal.Position{Segment: 2, Offset: int64(i) * 400_000}
-		g.addRows(pos, recordHash(pos, f.body), r, nil, f.at)
-		if got := g.bytes(); got < agents {
-			t.Errorf("after %d callbacks: %d bytes of agent names held, %d counted", i+1, agents, got)
-		}
+// Large values count as used, not as room reserved from the hint and unfilled, in columns of
+// every layout: dictionaries (map keys included), nested strings (map values, arrays) and runs.
+// Their size comes from the callbacks, however large.
+func TestLargeValuesCountAsUsed(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  func(r *schema.Rows, big string)
+	}{
+		{"agent_name, a dictionary", func(r *schema.Rows, big string) { r.Lead.AgentName = big }},
+		{"lead_status_raw, a dictionary", func(r *schema.Rows, big string) { r.Lead.LeadStatusRaw = big }},
+		{"an extra_details key, a dictionary", func(r *schema.Rows, big string) {
+			r.Lead.ExtraDetails = append(r.Lead.ExtraDetails, schema.KV{Key: big, Value: "v"})
+		}},
+		{"an extra_details value", func(r *schema.Rows, big string) {
+			r.Lead.ExtraDetails = append(r.Lead.ExtraDetails, schema.KV{Key: "k", Value: big})
+		}},
+		{"an unknown_keys element", func(r *schema.Rows, big string) { r.Lead.UnknownKeys = append(r.Lead.UnknownKeys, big) }},
+		{"callback_id of notes, runs", func(r *schema.Rows, big string) {
+			for i := range r.Notes {
+				r.Notes[i].CallbackID = big
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newSampleFiller(t)
+			f.fill(3000).release() // hints learnt, as after any busy period
+			g := newGeneration(f.pool, &f.hints)
+			defer g.release()
+			var big int64
+			for i := range 4 {
+				r, err := flatten.Flatten(f.body, f.at)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s := fmt.Sprint(i) + strings.Repeat("a", 250_000)
+				tc.set(r, s)
+				big += int64(len(s))
+				pos := wal.Position{Segment: 2, Offset: int64(i) * 400_000}
+				g.addRows(pos, recordHash(pos, f.body), r, nil, f.at)
+				if got := g.bytes(); got < big {
+					t.Errorf("after %d callbacks: %d bytes of large values held, %d counted", i+1, big, got)
+				}
+			}
+		})
 	}
 }
