@@ -156,7 +156,6 @@ func TestStoredValuesMatchFlatten(t *testing.T) {
 				}
 			}
 			want := map[*schema.Table][]string{}
-			add := func(tb *schema.Table, row any) { want[tb] = append(want[tb], canonicalRow(tb, row)) }
 
 			opts := sink.Options{
 				Decode: flatten.New().Flatten, Reason: flattenReason,
@@ -192,25 +191,13 @@ func TestStoredValuesMatchFlatten(t *testing.T) {
 				if tc.mutate {
 					edgeCases(i, r)
 				}
-				add(schema.LeadUpdates, r.Lead)
-				for _, x := range r.Events {
-					add(schema.Events, x)
-				}
-				for _, x := range r.Notes {
-					add(schema.Notes, x)
-				}
-				for _, x := range r.Calls {
-					add(schema.Calls, x)
-				}
-				for _, x := range r.Dispositions {
-					add(schema.Dispositions, x)
-				}
-				for _, x := range r.Transitions {
-					add(schema.Transitions, x)
-				}
-				for _, x := range r.BookingDocs {
-					add(schema.BookingDocs, x)
-				}
+				expect(want, schema.LeadUpdates, []schema.LeadUpdate{r.Lead})
+				expect(want, schema.Events, r.Events)
+				expect(want, schema.Notes, r.Notes)
+				expect(want, schema.Calls, r.Calls)
+				expect(want, schema.Dispositions, r.Dispositions)
+				expect(want, schema.Transitions, r.Transitions)
+				expect(want, schema.BookingDocs, r.BookingDocs)
 				if err := fl.Flatten(body, rt, rows); err != nil {
 					t.Fatal(err)
 				}
@@ -269,6 +256,13 @@ func TestStoredValuesMatchFlatten(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// expect adds rows, rendered by canonicalRow, to table t's expected lines.
+func expect[R any](want map[*schema.Table][]string, t *schema.Table, rows []R) {
+	for i := range rows {
+		want[t] = append(want[t], canonicalRow(t, rows[i]))
 	}
 }
 
