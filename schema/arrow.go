@@ -70,8 +70,8 @@ func (c *Column) arrowType() (arrow.DataType, bool) {
 }
 
 // ArrowSchema is the table's layout as an Arrow schema, one field per column in table order.
-// LowCardinality strings are dictionary-encoded, and the Meta columns of tables that take
-// several rows per callback run-end encoded: Decode turns either into a plain array.
+// Columns whose values repeat are dictionary-encoded or run-end encoded (see encoding, and the
+// arrow tags in rows.go): Decode turns either into a plain array.
 func (t *Table) ArrowSchema() *arrow.Schema {
 	fields := make([]arrow.Field, len(t.Columns))
 	for i := range t.Columns {

@@ -48,8 +48,9 @@ type encoding uint8
 const (
 	// encPlain stores every value.
 	encPlain encoding = iota
-	// encDict stores a LowCardinality string column as a dictionary of its distinct values
-	// and a 4-byte index per row: a handful of statuses and types repeated on most rows.
+	// encDict stores a string column as a dictionary of its distinct values and a 4-byte index
+	// per row: LowCardinality columns (a handful of statuses and types repeated on most rows),
+	// columns tagged arrow:"dict" (agents) and, always, map keys.
 	encDict
 	// encRuns stores consecutive equal values once, with where the run ends: a callback's
 	// rows of one table are appended together and share its lead, id and time, so the Meta
