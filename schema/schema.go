@@ -81,16 +81,7 @@ var (
 	BookingDocs  = newTable[BookingDoc]("booking_docs", "ReplacingMergeTree", "lead_id, doc_id", "", severalRows)
 	DeadLetters  = newTable[DeadLetter]("dead_letters", "MergeTree", "received_at", "toYYYYMM(received_at)", oneRow)
 	Migrations   = newTable[Migration]("schema_migrations", "MergeTree", "version", "", oneRow)
-	// Versions is kept by a materialized view on lead_updates, not by the pipeline.
-	Versions = newTable[MappingVersionSeen]("mapping_versions", "ReplacingMergeTree", "mapping_version", "", oneRow)
 )
-
-// MappingVersionSeen is one mapping_version that lead_updates has been given, recorded in
-// mapping_versions by a materialized view, so views can tell whether rows of more than one
-// mapping are stored without reading lead_updates.
-type MappingVersionSeen struct {
-	MappingVersion uint16 `ch:"mapping_version" type:"UInt16"`
-}
 
 // Migration is one applied migration file, recorded in schema_migrations.
 type Migration struct {
@@ -102,7 +93,7 @@ type Migration struct {
 
 // Tables returns every table leadhouse owns.
 func Tables() []*Table {
-	return []*Table{LeadUpdates, Events, Notes, Calls, Dispositions, Transitions, BookingDocs, DeadLetters, Migrations, Versions}
+	return []*Table{LeadUpdates, Events, Notes, Calls, Dispositions, Transitions, BookingDocs, DeadLetters, Migrations}
 }
 
 // RowTables returns the tables a callback's rows go to.

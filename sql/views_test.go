@@ -299,47 +299,12 @@ func TestNewestMappingDecidesTheScenario(t *testing.T) {
 			exec(t, s, "INSERT INTO lead_updates SELECT * REPLACE (mapping_version + 1 AS mapping_version, '"+
 				tc.newer+"' AS latest_disposition_type) FROM lead_updates")
 			runChecks(t, s, "two mappings", []check{
-				{"SELECT arraySort(groupUniqArray(mapping_version)) FROM mapping_versions", "[1,2]\n"},
 				{"SELECT scenario, count() FROM lead_scenarios GROUP BY scenario", tc.want},
 				{"SELECT count() FROM scenario_cc_transferred_to_sales", tc.with},
 				{"SELECT count() FROM scenario_cc_long_call_followup", "0\n"},
 			})
 		})
 	}
-}
-
-// mapping_versions holds every version lead_updates was given: the materialized view adds those
-// of each insert, and migration 0003's INSERT those stored before the view existed, once however
-// often it runs.
-func TestMappingVersionsListsWhatLeadUpdatesHolds(t *testing.T) {
-	s := migrated(t)
-	deliver(t, s, delivery{seed(t, 46).bytes(), at(t, "2019-05-17T08:20:07Z")})
-	exec(t, s, "INSERT INTO lead_updates SELECT * REPLACE (mapping_version + 4 AS mapping_version) FROM lead_updates")
-	versions := "SELECT arraySort(groupUniqArray(mapping_version)) FROM mapping_versions"
-	runChecks(t, s, "kept by the view", []check{{versions, "[1,5]\n"}})
-
-	var backfill string
-	for _, f := range Files() {
-		st, err := f.Statements()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, x := range st {
-			if strings.HasPrefix(x.SQL, "INSERT INTO mapping_versions") {
-				backfill = x.SQL
-			}
-		}
-	}
-	if backfill == "" {
-		t.Fatal("no migration fills mapping_versions from lead_updates")
-	}
-	exec(t, s, "TRUNCATE TABLE mapping_versions")
-	exec(t, s, backfill)
-	exec(t, s, backfill)
-	runChecks(t, s, "filled by the migration", []check{
-		{versions, "[1,5]\n"},
-		{"SELECT count() FROM mapping_versions", "2\n"},
-	})
 }
 
 // TestRedeliveryAcrossMonthsCountsOnce covers what background merges never collapse: copies of a

@@ -43,7 +43,6 @@ func tableCases() []tableCase {
 		{schema.BookingDocs, buildTable[schema.BookingDoc](schema.BookingDocs)},
 		{schema.DeadLetters, buildTable[schema.DeadLetter](schema.DeadLetters)},
 		{schema.Migrations, buildTable[schema.Migration](schema.Migrations)},
-		{schema.Versions, buildTable[schema.MappingVersionSeen](schema.Versions)},
 	}
 }
 

@@ -1,39 +1,14 @@
 -- 0003_lead_scenarios_prefilter: lead_scenarios evaluates its rules BEFORE de-duplicating, so the
 -- ORDER BY ... LIMIT 1 BY sorts only the callbacks some rule matches (about a quarter of those
--- with a rule's action). Over a million generated callbacks it answers in ~200 ms warm and
--- 0.7-0.8 s in a fresh process, against ~550 ms and 1.2-1.4 s for 0002's definition.
+-- with a rule's action). Over a million generated callbacks it answers in ~240 ms warm and
+-- 0.7-0.9 s in a fresh process, against ~550 ms and 1.2-1.4 s for 0002's definition.
 --
--- Why the answer is the same: a callback's deliveries are one body, and the flattener turns one
--- body into the same rows under one mapping version (a change to the rows a body becomes must
--- raise schema.MappingVersion), so they match the same rules, and keeping only matching rows
--- cannot change which delivery comes first among them. Only rows of different mapping versions
--- can disagree: there the de-duplication prefers the newest mapping (mapping_version DESC), so
--- while lead_updates has held more than one version, no row is dropped before it. The rules
--- themselves, and each example's decisions, are 0002's, unchanged.
-
--- mapping_versions: every mapping_version lead_updates has been given, one row each (duplicates
--- collapse on merge; readers count distinct values). The materialized view below adds the versions
--- of every block inserted into lead_updates, whoever inserts it, and the INSERT after it those
--- already stored, so the set is never smaller than what lead_updates holds (rows deleted later
--- leave their version here: that only keeps lead_scenarios' filter off). It lets lead_scenarios
--- ask "more than one version?" without reading lead_updates, so a view filtered by lead still
--- reads only that lead.
-CREATE TABLE IF NOT EXISTS mapping_versions
-(
-    mapping_version UInt16 COMMENT 'a mapping_version some row of lead_updates was inserted with'
-)
-ENGINE = ReplacingMergeTree
-ORDER BY mapping_version
-SETTINGS non_replicated_deduplication_window = 10000
-COMMENT 'every mapping_version inserted into lead_updates (kept by lead_updates_mapping_versions)';
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS lead_updates_mapping_versions TO mapping_versions AS
-SELECT DISTINCT mapping_version FROM lead_updates;
-
-INSERT INTO mapping_versions
-SELECT DISTINCT mapping_version FROM lead_updates
-WHERE mapping_version NOT IN (SELECT mapping_version FROM mapping_versions);
-
+-- Why the answer is the same: a callback's deliveries are one body, so under one mapping version
+-- they match the same rules, and keeping only matching rows cannot change which delivery comes
+-- first among them. Only rows of different mapping versions can disagree: there the de-duplication
+-- prefers the newest mapping (mapping_version DESC), so when lead_updates holds more than one
+-- version, no row is dropped before it (the scalar subquery, computed once, turns the filter
+-- off). The rules themselves, and each example's decisions, are 0002's, unchanged.
 CREATE OR REPLACE VIEW lead_scenarios AS
 SELECT scenario, lead_id, callback_id, received_at, received_at_ist, action, lead_status, last_status, project_id, project_name, source, agent_name, agent_email, latest_disposition_type, latest_call_duration_sec, latest_event_type, action_raw, lead_status_raw, last_status_raw, latest_disposition_type_raw, latest_event_type_raw
 FROM
@@ -69,7 +44,7 @@ FROM
         ]) AS scenarios
     FROM lead_updates
     WHERE action IN ('disposition_created', 'event_update', 'status_and_agent_update', 'status_update')
-      AND (notEmpty(scenarios) OR (SELECT uniqExact(mapping_version) > 1 FROM mapping_versions))
+      AND (notEmpty(scenarios) OR (SELECT min(mapping_version) != max(mapping_version) FROM lead_updates))
     ORDER BY lead_id, callback_id, received_at, mapping_version DESC
     LIMIT 1 BY lead_id, callback_id
 )
