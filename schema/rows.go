@@ -14,7 +14,8 @@ package schema
 
 // MappingVersion identifies the flattening rules that produced a row. It is stored in every row so
 // that a later change of mapping can rebuild the tables from the kept raw bodies and analysts can
-// tell which rows came from which rules.
+// tell which rows came from which rules. Raise it with any change to the rows a body becomes:
+// views rely on one body under one version always giving the same rows (sql migration 0003).
 const MappingVersion = 1
 
 // Meta are the columns every callback-derived row carries.

@@ -279,26 +279,36 @@ func TestRedeliveredCallbackCountsOnceEverywhere(t *testing.T) {
 
 // TestNewestMappingDecidesTheScenario: when a callback's rows come from two mapping versions (a
 // rebuild after the mapping changed), its scenarios are those of the newest mapping's row, whether
-// that row matches a rule the older one did not, or the other way round. lead_scenarios filters
-// by the rules before it de-duplicates, which is only sound while one mapping version is stored;
-// this is the case that filter must step aside for.
+// that row matches a rule the older one did not, or the other way round, and however the newer
+// rows arrive (a rebuild may stage a partition and attach it). lead_scenarios filters by the rules
+// before it de-duplicates, which is only sound while one mapping version is stored; this is the
+// case that filter must step aside for.
 func TestNewestMappingDecidesTheScenario(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		newer      string // the newer mapping's latest_disposition_type
+		attach     bool   // the newer row arrives by ATTACH PARTITION, not INSERT
 		want, with string
 	}{
-		{"the newer mapping no longer matches", "not_contacted", "", "0\n"},
-		{"the older mapping matched another rule", "fresh", "cc_transferred_to_sales\t1\n", "1\n"},
+		{"the newer mapping no longer matches", "not_contacted", false, "", "0\n"},
+		{"the older mapping matched another rule", "fresh", false, "cc_transferred_to_sales\t1\n", "1\n"},
+		{"the newer mapping, attached, no longer matches", "not_contacted", true, "", "0\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := migrated(t)
 			p := seed(t, 45)
 			ccLongCallFollowup(p)
 			deliver(t, s, delivery{p.bytes(), at(t, "2019-05-17T08:20:07Z")})
-			exec(t, s, "INSERT INTO lead_updates SELECT * REPLACE (mapping_version + 1 AS mapping_version, '"+
-				tc.newer+"' AS latest_disposition_type) FROM lead_updates")
+			newer := "SELECT * REPLACE (mapping_version + 1 AS mapping_version, '" + tc.newer + "' AS latest_disposition_type) FROM lead_updates"
+			if tc.attach {
+				exec(t, s, "CREATE TABLE staging AS lead_updates")
+				exec(t, s, "INSERT INTO staging "+newer)
+				exec(t, s, "ALTER TABLE lead_updates ATTACH PARTITION ID '201905' FROM staging")
+			} else {
+				exec(t, s, "INSERT INTO lead_updates "+newer)
+			}
 			runChecks(t, s, "two mappings", []check{
+				{"SELECT count(), uniqExact(mapping_version) FROM lead_updates", "2\t2\n"},
 				{"SELECT scenario, count() FROM lead_scenarios GROUP BY scenario", tc.want},
 				{"SELECT count() FROM scenario_cc_transferred_to_sales", tc.with},
 				{"SELECT count() FROM scenario_cc_long_call_followup", "0\n"},
