@@ -85,7 +85,7 @@ type genTable struct {
 	pending int  // rows in b
 	reserve bool // b is empty and to be sized from the hint before its first row
 	// sizedFor is the rows b was sized for from a hint, 0 if it was not; strings lists b's
-	// string columns, whose data is what varies from row to row.
+	// string builders, nested ones included, whose data is what varies from row to row.
 	sizedFor int
 	strings  []*array.StringBuilder
 	// dicts are b's dictionary builders (map keys included); dictSeen is, per builder, how
@@ -93,7 +93,6 @@ type genTable struct {
 	dicts    []*array.BinaryDictionaryBuilder
 	dictSeen []int
 	dictData int64
-	scanned  bool // strings and dicts are listed
 	// discount is the reserved room not counted, fixed when the generation stops filling.
 	discount int64
 	rows     int
@@ -229,6 +228,9 @@ func (g *generation) builder(i int) *array.RecordBuilder {
 	if t.b == nil {
 		t.b = tables[i].NewBuilder(t.mem)
 		t.reserve = true
+		for _, f := range t.b.Fields() {
+			t.list(f)
+		}
 	}
 	if t.reserve {
 		t.reserve = false
@@ -236,12 +238,6 @@ func (g *generation) builder(i int) *array.RecordBuilder {
 		if g.hints != nil && g.hints[i].rows > 0 {
 			reserve(t.b, &g.hints[i])
 			t.sizedFor = g.hints[i].rows
-			if !t.scanned {
-				t.scanned = true
-				for _, f := range t.b.Fields() {
-					t.list(f)
-				}
-			}
 		}
 	}
 	return t.b
@@ -371,15 +367,10 @@ func (g *generation) seal(i int, learn bool) {
 		return
 	}
 	rec := t.b.NewRecordBatch()
-	for _, f := range t.b.Fields() {
-		if m, ok := f.(*array.MapBuilder); ok {
-			f = m.KeyBuilder()
-		}
-		if d, ok := f.(array.DictionaryBuilder); ok {
-			// A dictionary builder keeps its values for the next batch, which would repeat
-			// them all in every chunk: each chunk has its own.
-			d.ResetFull()
-		}
+	for _, d := range t.dicts {
+		// A dictionary builder keeps its values for the next batch, which would repeat them
+		// all in every chunk: each chunk has its own.
+		d.ResetFull()
 	}
 	clear(t.dictSeen)
 	t.dictData = 0

@@ -35,17 +35,14 @@ func columnValues(arr arrow.Array, chType string) (any, error) {
 	if d, ok := arr.(*array.Dictionary); ok && lowCard && base == "String" {
 		return dictValues(d)
 	}
-	switch arr.(type) {
-	case *array.Dictionary, *array.RunEndEncoded:
-		// The Go allocator's memory is the garbage collector's: the values returned, which
-		// alias the decoded array, keep it alive after its release.
-		plain, err := schema.Decode(arr, memory.NewGoAllocator())
-		if err != nil {
-			return nil, err
-		}
-		defer plain.Release()
-		arr = plain
+	// Any other encoded column (runs, a map's dictionary keys) is decoded; a plain one comes back
+	// as it is. The Go allocator's memory is the garbage collector's: the values returned, which
+	// alias the decoded array, keep it alive after its release.
+	arr, err := schema.Decode(arr, memory.NewGoAllocator())
+	if err != nil {
+		return nil, err
 	}
+	defer arr.Release()
 	mismatch := func() error {
 		return fmt.Errorf("cannot write arrow %s to ClickHouse %s", arr.DataType(), chType)
 	}
@@ -235,14 +232,6 @@ func timeValues(a *array.Timestamp, nullable bool) (any, error) {
 }
 
 func mapValues(a *array.Map) (any, error) {
-	if _, ok := a.Keys().(*array.Dictionary); ok {
-		plain, err := schema.Decode(a, memory.NewGoAllocator()) // see columnValues
-		if err != nil {
-			return nil, err
-		}
-		defer plain.Release()
-		a = plain.(*array.Map)
-	}
 	keys, ok := a.Keys().(*array.String)
 	if !ok {
 		return nil, fmt.Errorf("cannot write arrow %s to ClickHouse Map(String, String)", a.DataType())
