@@ -29,11 +29,13 @@ $(CHDB_DIR)/libchdb.so:
 build:
 	$(GO) build -trimpath -ldflags "-X main.version=$$(git describe --always --dirty 2>/dev/null || echo dev)" -o $(BIN) ./cmd/leadhouse
 
-# A fresh clone runs with no configuration: a development token (printed) and the embedded engine.
+# A fresh clone runs with no configuration: a development token and analyst password (printed) and
+# the embedded engine as a ClickHouse server on this machine.
 run: deps build
-	@tok="$${LEADHOUSE_TOKEN:-leadhouse-dev-token}"; \
+	@tok="$${LEADHOUSE_TOKEN:-leadhouse-dev-token}"; pw="$${LEADHOUSE_ANALYST_PASSWORD:-analyst-dev-password}"; \
 	  echo "leadhouse: development token is $$tok (set LEADHOUSE_TOKEN to change it)"; \
-	  LEADHOUSE_TOKEN="$$tok" $(BIN) serve
+	  echo "leadhouse: analysts connect as analyst / $$pw to http://127.0.0.1:$${LEADHOUSE_ENGINE_HTTP_PORT:-8123} or native port $${LEADHOUSE_ENGINE_NATIVE_PORT:-9000} (set LEADHOUSE_ANALYST_PASSWORD to change it)"; \
+	  LEADHOUSE_TOKEN="$$tok" LEADHOUSE_ANALYST_PASSWORD="$$pw" $(BIN) serve
 
 test: deps
 	$(GO) vet ./...

@@ -1,25 +1,41 @@
 #!/usr/bin/env bash
 # End-to-end benchmark (make bench): the trivial-handler ceiling, then leadhouse at max rate and at
-# half of it open-loop, on the embedded engine with production defaults (auth on, WAL sync=always),
-# checking that every acknowledged callback reached the store; then the replay and query benchmarks.
-# Prints every run and the medians. Figures, not assertions: this machine is shared and noisy.
-# RUNS=0, REPLAY_N=0 or QUERY_N=0 skips that part.
+# half of it open-loop, with production defaults (auth on, WAL sync=always), in two deployments:
+#   child     `serve` with its engine process (the default: no LEADHOUSE_CLICKHOUSE_ADDR)
+#   external  `serve` writing to an engine started on its own (`leadhouse engine`), as to a server
+# For each run it reports callbacks/s, p99, and CPU seconds per 1,000 callbacks and peak RSS of the
+# leadhouse process and of the engine process separately, and checks that every acknowledged
+# callback reached the store. Then the replay and query benchmarks. Prints every run and the
+# medians. Figures, not assertions: this machine is shared and noisy.
+# RUNS=0, REPLAY_N=0 or QUERY_N=0 skips that part; MODES="child" runs one deployment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/leadhouse}
 RUNS=${RUNS:-3}
 DUR=${DUR:-10s}
 CONNS=${CONNS:-32}
+MODES=${MODES:-child external}
 REPLAY_N=${REPLAY_N:-200000}
 QUERY_N=${QUERY_N:-1000000}
 # SERVE_ENV adds settings to the server, e.g. SERVE_ENV=LEADHOUSE_WAL_SYNC=interval.
 SERVE_ENV=${SERVE_ENV:-}
 TOKEN=bench-token-0123456789
 work=$(mktemp -d /tmp/leadhouse-bench.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 field() { sed -n "s/.*$1=\([0-9.]*\)\([a-zµ]*\).*/\1 \2/p" | awk '{v=$1; u=$2; if (u=="µs") v/=1000; else if (u=="s") v*=1000; printf "%.3f\n", v}'; }
+# cpu PID: user+system CPU seconds the process has used (clock ticks of 1/100 s).
+cpu() { awk '{i=index($0, ") "); split(substr($0, i+2), f, " "); printf "%.2f\n", (f[12]+f[13])/100}' /proc/"$1"/stat; }
+hwm() { awk '/VmHWM/ {printf "%.0f", $2/1024}' /proc/"$1"/status; }
+per1k() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {if (n > 0) printf "%.3f", 1000*(b-a)/n; else print "n/a"}'; }
+enginepid() { sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$1/engine/state.json"; }
+
+# ports N: N free TCP ports on 127.0.0.1.
+ports() { python3 -c 'import socket,sys
+s=[socket.socket() for _ in range(int(sys.argv[1]))]
+[x.bind(("127.0.0.1",0)) for x in s]
+print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"; }
 
 # start CMD DATADIR [ENV...]: runs `leadhouse CMD` in the background, waits for its address and
 # sets $base to its URL. (Not run as $(start ...): the subshell would wait for the server.)
@@ -30,47 +46,86 @@ start() {
   env LEADHOUSE_DATA_DIR="$dir" LEADHOUSE_LISTEN=127.0.0.1:0 LEADHOUSE_TOKEN=$TOKEN LEADHOUSE_LOG_FORMAT=json "$@" \
     "$BIN" "$cmd" >/dev/null 2>"$dir.log" &
   echo $! >"$dir.pid"
-  for _ in $(seq 1 600); do
+  for _ in $(seq 1 1200); do
     addr=$(sed -n 's/.*"msg":"serving callbacks".*"addr":"\([^"]*\)".*/\1/p' "$dir.log" | head -1)
     if [ -n "$addr" ]; then base="http://$addr"; return; fi
     sleep 0.1
   done
   echo "bench: $cmd did not start:" >&2; cat "$dir.log" >&2; exit 1
 }
+# engine DATADIR HTTPPORT NATIVEPORT: runs `leadhouse engine` in the background until it serves.
+engine() {
+  mkdir -p "$1"
+  env LEADHOUSE_DATA_DIR="$1" LEADHOUSE_ENGINE_HTTP_PORT="$2" LEADHOUSE_ENGINE_NATIVE_PORT="$3" LEADHOUSE_LOG_FORMAT=json \
+    "$BIN" engine >/dev/null 2>"$1.log" &
+  echo $! >"$1.pid"
+  for _ in $(seq 1 1200); do
+    [ -s "$1/engine/state.json" ] && return
+    sleep 0.1
+  done
+  echo "bench: engine did not start:" >&2; cat "$1.log" >&2; exit 1
+}
 stop() { kill -TERM "$(cat "$1.pid")"; wait "$(cat "$1.pid")" 2>/dev/null || true; }
 load() { "$BIN" loadgen -token "$TOKEN" -conns "$CONNS" -duration "$DUR" -unique "$@"; }
+rate() { sed -n 's/.*throughput: \([0-9.]*\) callbacks.*/\1/p' "$1"; }
+acked() { sed -n 's/.*status:.*202=\([0-9]*\).*/\1/p' "$1" | awk '{s+=$1} END {print s+0}'; }
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
 if [ "$RUNS" -gt 0 ]; then
-echo "== $RUNS runs of $DUR, $CONNS connections, generated bodies (gen pool of 1000, each request made unique)"
+echo "== $RUNS runs of $DUR per phase, $CONNS connections, generated bodies (gen pool of 1000, each request made unique)"
+echo "   CPU s/1k: CPU seconds per 1,000 acknowledged callbacks, of the leadhouse process (lh) and of the engine process (eng) apart"
 for run in $(seq 1 "$RUNS"); do
   c="$work/ceiling$run"; start ceiling "$c"
   load -url "$base/v1/callbacks" >"$c.out"; stop "$c"
-  ceil=$(sed -n 's/.*throughput: \([0-9.]*\) callbacks.*/\1/p' "$c.out")
-  ceil_p99=$(field p99 <"$c.out" | head -1)
-
-  d="$work/leadhouse$run"; start serve "$d" $SERVE_ENV
-  until curl -sf "$base/readyz" >/dev/null; do sleep 0.1; done
-  load -url "$base/v1/callbacks" >"$d.max"
-  max=$(sed -n 's/.*throughput: \([0-9.]*\) callbacks.*/\1/p' "$d.max")
-  max_p99=$(field p99 <"$d.max" | head -1)
-  half=$(awk -v m="$max" 'BEGIN {printf "%d", m/2}')
-  load -url "$base/v1/callbacks" -rate "$half" >"$d.half"
-  half_p99=$(field p99 <"$d.half" | head -1)
-  rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' /proc/"$(cat "$d.pid")"/status)
-  stop "$d"
-  acked=$(cat "$d.max" "$d.half" | sed -n 's/.*status:.*202=\([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s}')
-  stored=$(LEADHOUSE_DATA_DIR=$d "$BIN" query "SELECT count() FROM lead_updates_dedup")
-  check=OK; [ "$acked" = "$stored" ] || check="MISMATCH"
-  ratio=$(awk -v a="$max" -v b="$ceil" 'BEGIN {printf "%.1f", 100*a/b}')
-  echo "run $run: ceiling $ceil/s (p99 ${ceil_p99}ms) | leadhouse max $max/s (p99 ${max_p99}ms) = ${ratio}% of ceiling | open loop at $half/s p99 ${half_p99}ms | peak RSS ${rss} MiB | acked $acked stored $stored $check"
-  echo "$ceil" >>"$work/ceil"; echo "$max" >>"$work/max"; echo "$ratio" >>"$work/ratio"; echo "$half_p99" >>"$work/p99"; echo "$rss" >>"$work/rss"
+  ceil=$(rate "$c.out")
+  echo "run $run: ceiling $ceil/s (p99 $(field p99 <"$c.out" | head -1)ms)"
+  echo "$ceil" >>"$work/ceil"
+  for mode in $MODES; do
+    d="$work/$mode$run"; e=""
+    read -r hp np <<<"$(ports 2)"
+    if [ "$mode" = external ]; then
+      e="$work/engine$run"; engine "$e" "$hp" "$np"
+      start serve "$d" LEADHOUSE_CLICKHOUSE_ADDR="127.0.0.1:$hp" LEADHOUSE_CLICKHOUSE_USERNAME=leadhouse \
+        LEADHOUSE_CLICKHOUSE_PASSWORD="$(cat "$e/engine/leadhouse.password")" $SERVE_ENV
+      epid=$(enginepid "$e")
+    else
+      start serve "$d" LEADHOUSE_ENGINE_HTTP_PORT="$hp" LEADHOUSE_ENGINE_NATIVE_PORT="$np" $SERVE_ENV
+      epid=$(enginepid "$d")
+    fi
+    until curl -sf "$base/readyz" >/dev/null; do sleep 0.1; done
+    lpid=$(cat "$d.pid")
+    l0=$(cpu "$lpid"); e0=$(cpu "$epid")
+    load -url "$base/v1/callbacks" >"$d.max"
+    l1=$(cpu "$lpid"); e1=$(cpu "$epid")
+    max=$(rate "$d.max"); max_p99=$(field p99 <"$d.max" | head -1); n1=$(acked "$d.max")
+    half=$(awk -v m="$max" 'BEGIN {printf "%d", m/2}')
+    load -url "$base/v1/callbacks" -rate "$half" >"$d.half"
+    l2=$(cpu "$lpid"); e2=$(cpu "$epid")
+    half_p99=$(field p99 <"$d.half" | head -1); n2=$(acked "$d.half")
+    lrss=$(hwm "$lpid"); erss=$(hwm "$epid")
+    stop "$d"
+    stored=$(LEADHOUSE_DATA_DIR=${e:-$d} "$BIN" query "SELECT count() FROM lead_updates_dedup" 2>/dev/null)
+    [ -n "$e" ] && stop "$e"
+    acked_all=$((n1 + n2))
+    check=OK; [ "$acked_all" = "$stored" ] || check="MISMATCH"
+    lmax=$(per1k "$l0" "$l1" "$n1"); emax=$(per1k "$e0" "$e1" "$n1")
+    lhalf=$(per1k "$l1" "$l2" "$n2"); ehalf=$(per1k "$e1" "$e2" "$n2")
+    ratio=$(awk -v a="$max" -v b="$ceil" 'BEGIN {printf "%.1f", 100*a/b}')
+    echo "  $mode: max $max/s = ${ratio}% of ceiling, p99 ${max_p99}ms, CPU s/1k lh $lmax eng $emax | half rate $half/s: p99 ${half_p99}ms, CPU s/1k lh $lhalf eng $ehalf | peak RSS lh ${lrss} MiB eng ${erss} MiB | acked $acked_all stored $stored $check"
+    for k in max:$max ratio:$ratio p99:$half_p99 maxp99:$max_p99 lmax:$lmax emax:$emax lhalf:$lhalf ehalf:$ehalf lrss:$lrss erss:$erss; do
+      echo "${k#*:}" >>"$work/$mode.${k%%:*}"
+    done
+  done
 done
-echo "median: ceiling $(median <"$work/ceil")/s, leadhouse $(median <"$work/max")/s = $(median <"$work/ratio")% of ceiling, p99 at half rate $(median <"$work/p99") ms, peak RSS $(median <"$work/rss") MiB"
+echo "median: ceiling $(median <"$work/ceil")/s"
+for mode in $MODES; do
+  m() { median <"$work/$mode.$1"; }
+  echo "median $mode: $(m max)/s = $(m ratio)% of ceiling, p99 $(m maxp99) ms at max, $(m p99) ms at half rate; CPU s per 1,000 callbacks at max: leadhouse $(m lmax), engine $(m emax); at half rate: leadhouse $(m lhalf), engine $(m ehalf); peak RSS leadhouse $(m lrss) MiB, engine $(m erss) MiB"
+done
 fi
 
 if [ "$REPLAY_N" -gt 0 ]; then
-echo "== replay: $REPLAY_N generated callbacks from NDJSON through flatten -> WAL -> batches -> embedded engine"
+echo "== replay: $REPLAY_N generated callbacks from NDJSON through flatten -> WAL -> batches -> an engine process"
 "$BIN" gen -n "$REPLAY_N" -seed 1 -o "$work/replay.ndjson"
 for run in $(seq 1 "$RUNS"); do
   LEADHOUSE_DATA_DIR="$work/replay$run" LEADHOUSE_LOG_LEVEL=warn "$BIN" replay "$work/replay.ndjson" | tee -a "$work/replay.out"
@@ -85,11 +140,11 @@ echo "== views over $QUERY_N generated callbacks"
 q="$work/query"
 LEADHOUSE_DATA_DIR=$q LEADHOUSE_LOG_LEVEL=warn "$BIN" replay "$work/query.ndjson"
 rm -f "$work/query.ndjson"
-# Each query runs 5 times in one process (`leadhouse query -time 5`): the first run is cold (the
-# engine just started, nothing cached), the median of the other four is the warm figure.
+# Each query runs 5 times (`leadhouse query -time 5`) on an engine the command starts: the first
+# run is cold (the engine just started, nothing cached), the median of the other four is warm.
 for sql in "SELECT scenario, count() FROM lead_scenarios GROUP BY scenario" \
            "SELECT * FROM leads_current WHERE lead_id = 1400042"; do
-  LEADHOUSE_DATA_DIR=$q "$BIN" query -time 5 "$sql" 2>"$work/times" >/dev/null
+  LEADHOUSE_DATA_DIR=$q LEADHOUSE_LOG_LEVEL=warn "$BIN" query -time 5 "$sql" 2>"$work/times" >/dev/null
   cold=$(sed -n 's/^run 1: //p' "$work/times")
   warm=$(sed -n 's/^run [2-5]: \([0-9.]*\)\(m\?s\)$/\1 \2/p' "$work/times" | awk '{v=$1; if ($2=="s") v*=1000; print v}' | median)
   echo "$sql: cold $cold, warm median ${warm} ms"

@@ -8,7 +8,7 @@ import (
 	"github.com/leadhouse/leadhouse/flatten"
 	"github.com/leadhouse/leadhouse/schema"
 	"github.com/leadhouse/leadhouse/sink"
-	"github.com/leadhouse/leadhouse/sink/chdb"
+	"github.com/leadhouse/leadhouse/sink/clickhouse"
 	"github.com/leadhouse/leadhouse/sink/wal"
 )
 
@@ -22,11 +22,10 @@ func Example() {
 		panic(err)
 	}
 	defer log.Close() // after the pipeline's Close
-	eng, err := chdb.Open(chdb.Options{DataDir: "data/chdb"})
+	store, err := clickhouse.New(clickhouse.Options{Addr: []string{"localhost:8123"}, Database: "leadhouse"})
 	if err != nil {
 		panic(err)
 	}
-	store := chdb.NewStore(eng, "leadhouse")
 	defer store.Close()
 
 	p, err := sink.New(store, log, tracker, sink.Options{

@@ -47,6 +47,11 @@ type Options struct {
 	ProgressEvery    int
 	ProgressInterval time.Duration
 
+	// Health, when set, reports a problem of the store known outside the pipeline's own writes,
+	// such as the engine process being down or the migrations not having run yet: Ready reports
+	// it as degraded, though no write has failed yet.
+	Health func() error
+
 	// OnFlush, when set, is called after every attempt to write a table's batch, with the rows in
 	// it, how long the attempt took and its error. It feeds the flush metrics. With
 	// InsertConcurrency above 1 it is called from several goroutines at once.

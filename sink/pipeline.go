@@ -405,7 +405,12 @@ func (p *Pipeline) Ready() error {
 		return errors.New("sink: pipeline not started")
 	case full:
 		return fmt.Errorf("%w: %d bytes wait in the write-ahead log", ErrBacklogFull, p.log.Size())
-	case serr != nil:
+	case p.opts.Health != nil:
+		if err := p.opts.Health(); err != nil {
+			return fmt.Errorf("%w: %d bytes wait in the write-ahead log: %w", ErrDegraded, p.log.Size(), err)
+		}
+	}
+	if serr != nil {
 		return fmt.Errorf("%w since %s: %d bytes wait in the write-ahead log: %w",
 			ErrDegraded, since.UTC().Format(time.RFC3339), p.log.Size(), serr)
 	}

@@ -12,9 +12,9 @@ import (
 	"github.com/leadhouse/leadhouse/schema"
 )
 
-// Store is a ClickHouse database leadhouse writes to: the embedded engine (sink/chdb) or a
-// ClickHouse server (sink/clickhouse). A Store is bound to one database: unqualified table names
-// in Exec and Query resolve there.
+// Store is a ClickHouse database leadhouse writes to: sink/clickhouse, over the HTTP interface of
+// the engine process leadhouse supervises or of any ClickHouse server. A Store is bound to one
+// database: unqualified table names in Exec and Query resolve there.
 type Store interface {
 	// Insert writes the rows of batch into table t as one INSERT. token is the
 	// insert_deduplication_token: inserting the same token twice stores the rows once, so a

@@ -17,27 +17,25 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/leadhouse/leadhouse/engine/enginetest"
 	"github.com/leadhouse/leadhouse/flatten"
 	"github.com/leadhouse/leadhouse/schema"
 	"github.com/leadhouse/leadhouse/sink"
-	"github.com/leadhouse/leadhouse/sink/chdb"
-	"github.com/leadhouse/leadhouse/sink/chdb/chdbtest"
+	"github.com/leadhouse/leadhouse/sink/clickhouse"
 )
 
 // ist is India Standard Time, which has had no daylight saving since 1945, so a fixed zone needs
 // no tzdata on the test machine.
 var ist = time.FixedZone("IST", 5*3600+1800)
 
-// newStore returns a store on a fresh database of the shared test engine. It is never closed:
-// closing a Store closes its engine handle, which the test binary shares.
-func newStore(t *testing.T) *chdb.Store {
+// newStore returns a store on a fresh database of the test binary's engine.
+func newStore(t *testing.T) *clickhouse.Store {
 	t.Helper()
-	eng, db := chdbtest.Database(t)
-	return chdb.NewStore(eng, db)
+	return enginetest.Store(t)
 }
 
 // migrated returns a store whose database has every built-in migration applied.
-func migrated(t *testing.T) *chdb.Store {
+func migrated(t *testing.T) *clickhouse.Store {
 	t.Helper()
 	s := newStore(t)
 	if _, err := Migrate(context.Background(), s, nil); err != nil {
@@ -247,7 +245,7 @@ type delivery struct {
 
 // deliver flattens the bodies and inserts their rows as the sink would: one insert per table for
 // the whole set, with a deduplication token unique to the set. It returns the callback ids.
-func deliver(t *testing.T, s *chdb.Store, ds ...delivery) []string {
+func deliver(t *testing.T, s *clickhouse.Store, ds ...delivery) []string {
 	t.Helper()
 	var all schema.Rows
 	var leads []schema.LeadUpdate
@@ -278,7 +276,7 @@ func deliver(t *testing.T, s *chdb.Store, ds ...delivery) []string {
 	return ids
 }
 
-func insert(t *testing.T, s *chdb.Store, tb *schema.Table, token string, fill func(*schema.Table, *array.RecordBuilder)) {
+func insert(t *testing.T, s *clickhouse.Store, tb *schema.Table, token string, fill func(*schema.Table, *array.RecordBuilder)) {
 	t.Helper()
 	b := tb.NewBuilder(memory.DefaultAllocator)
 	defer b.Release()

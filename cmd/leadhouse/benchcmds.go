@@ -58,15 +58,18 @@ func runReplay(ctx context.Context, cfg config, log *slog.Logger, args []string,
 		return fmt.Errorf("replay: %w", err)
 	}
 	defer f.Close()
-	st, err := openMigrated(ctx, cfg, log)
+	wh, err := clientWarehouse(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer wh.close(context.WithoutCancel(ctx))
+	if err := migrate(ctx, wh.store, log); err != nil {
+		return err
+	}
 	// The file is the source of truth for a replay: if it stops half-way it is run again (the
 	// same bodies give the same callback ids), so its records need not be fsynced one by one.
 	cfg.WALSync = "interval"
-	pipe, closeWAL, err := startPipeline(ctx, cfg, log, st, nil)
+	pipe, closeWAL, err := startPipeline(ctx, cfg, log, wh.store, wh.health, nil)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"reflect"
 	"strconv"
 	"strings"
@@ -19,11 +20,17 @@ type config struct {
 	InsecureNoAuth bool     `env:"LEADHOUSE_INSECURE_NO_AUTH" envDefault:"false" help:"accept callbacks without a token (never on the internet)"`
 	DataDir        string   `env:"LEADHOUSE_DATA_DIR" envDefault:"./data" help:"directory for the write-ahead log and the embedded engine's data"`
 
-	ClickHouseAddr     []string `env:"LEADHOUSE_CLICKHOUSE_ADDR" envSeparator:"," help:"host:port list of a ClickHouse server (native protocol); empty uses the embedded engine in the data dir"`
-	ClickHouseDatabase string   `env:"LEADHOUSE_CLICKHOUSE_DATABASE" envDefault:"leadhouse" help:"database holding leadhouse's tables and views"`
-	ClickHouseUsername string   `env:"LEADHOUSE_CLICKHOUSE_USERNAME" envDefault:"default" help:"ClickHouse server user"`
-	ClickHousePassword string   `env:"LEADHOUSE_CLICKHOUSE_PASSWORD" help:"ClickHouse server password"`
-	ClickHouseTLS      bool     `env:"LEADHOUSE_CLICKHOUSE_TLS" envDefault:"false" help:"connect to the ClickHouse server over TLS"`
+	ClickHouseAddr        []string `env:"LEADHOUSE_CLICKHOUSE_ADDR" envSeparator:"," help:"HTTP interface of a ClickHouse server: host:port (port 8123) or http(s):// URL, several comma-separated for failover; empty runs the embedded engine as a child process"`
+	ClickHouseDatabase    string   `env:"LEADHOUSE_CLICKHOUSE_DATABASE" envDefault:"leadhouse" help:"database holding leadhouse's tables and views"`
+	ClickHouseUsername    string   `env:"LEADHOUSE_CLICKHOUSE_USERNAME" envDefault:"default" help:"ClickHouse server user"`
+	ClickHousePassword    string   `env:"LEADHOUSE_CLICKHOUSE_PASSWORD" help:"ClickHouse server password"`
+	ClickHouseTLS         bool     `env:"LEADHOUSE_CLICKHOUSE_TLS" envDefault:"false" help:"use https for addresses given as host:port"`
+	ClickHouseCompression string   `env:"LEADHOUSE_CLICKHOUSE_COMPRESSION" envDefault:"auto" help:"compression of inserted data: auto (none on this machine, lz4 otherwise), none, lz4 or zstd"`
+
+	EngineListen     []string `env:"LEADHOUSE_ENGINE_LISTEN" envSeparator:"," envDefault:"127.0.0.1" help:"addresses the embedded engine's HTTP and native ports listen on; 0.0.0.0 lets analysts on other hosts connect"`
+	EngineHTTPPort   int      `env:"LEADHOUSE_ENGINE_HTTP_PORT" envDefault:"8123" help:"the embedded engine's HTTP port (curl, JDBC, BI tools, leadhouse itself)"`
+	EngineNativePort int      `env:"LEADHOUSE_ENGINE_NATIVE_PORT" envDefault:"9000" help:"the embedded engine's native-protocol port (clickhouse-client, clickhouse-go, Grafana)"`
+	AnalystPassword  string   `env:"LEADHOUSE_ANALYST_PASSWORD" help:"password of the embedded engine's read-only analyst user; empty: no analyst user"`
 
 	BatchMaxRows     int           `env:"LEADHOUSE_BATCH_MAX_ROWS" envDefault:"50000" help:"flush when a table has this many buffered rows"`
 	BatchMaxBytes    byteSize      `env:"LEADHOUSE_BATCH_MAX_BYTES" envDefault:"16MiB" help:"flush when the buffered rows, raw bodies included, reach this size"`
@@ -55,6 +62,27 @@ func (c *config) validate() error {
 	case "always", "interval":
 	default:
 		return fmt.Errorf("LEADHOUSE_WAL_SYNC=%q: expected always or interval", c.WALSync)
+	}
+	switch c.ClickHouseCompression {
+	case "auto", "none", "lz4", "zstd":
+	default:
+		return fmt.Errorf("LEADHOUSE_CLICKHOUSE_COMPRESSION=%q: expected auto, none, lz4 or zstd", c.ClickHouseCompression)
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{"LEADHOUSE_ENGINE_HTTP_PORT", c.EngineHTTPPort}, {"LEADHOUSE_ENGINE_NATIVE_PORT", c.EngineNativePort}} {
+		if p.v < 1 || p.v > 65535 {
+			return fmt.Errorf("%s=%d: expected a port between 1 and 65535", p.name, p.v)
+		}
+	}
+	if c.EngineHTTPPort == c.EngineNativePort {
+		return fmt.Errorf("LEADHOUSE_ENGINE_HTTP_PORT and LEADHOUSE_ENGINE_NATIVE_PORT are both %d", c.EngineHTTPPort)
+	}
+	for _, h := range c.EngineListen {
+		if net.ParseIP(strings.TrimSpace(h)) == nil {
+			return fmt.Errorf("LEADHOUSE_ENGINE_LISTEN=%q: expected IP addresses such as 127.0.0.1 or 0.0.0.0", strings.Join(c.EngineListen, ","))
+		}
 	}
 	switch c.LogFormat {
 	case "auto", "text", "json":

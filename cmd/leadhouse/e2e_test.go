@@ -19,12 +19,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadhouse/leadhouse/sink/chdb"
+	"github.com/leadhouse/leadhouse/engine"
 )
 
 // These tests run the real binary on the embedded engine, as an operator would: they build it
-// once, serve on a free port, post callbacks over HTTP, stop it with signals, and read the
-// warehouse back with `leadhouse query`.
+// once, serve on a free port with the engine process it supervises on free ports of its own,
+// post callbacks over HTTP, stop it with signals, and read the warehouse back with `leadhouse
+// query` and over the engine's HTTP and native ports.
 
 const testToken = "e2e-token-0123456789"
 
@@ -37,7 +38,7 @@ var built struct {
 // binary builds leadhouse once per test process.
 func binary(t *testing.T) string {
 	t.Helper()
-	if _, err := chdb.FindLibrary(); err != nil {
+	if _, err := engine.FindLibrary(); err != nil {
 		if os.Getenv("LEADHOUSE_REQUIRE_CHDB") != "1" {
 			t.Skipf("skipping: %v", err)
 		}
@@ -95,13 +96,24 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+const analystPassword = "e2e-analyst-password"
+
+// serveEnv is the environment of a leadhouse command on dataDir, with free ports for the engine
+// (a later setting in extra wins).
 func serveEnv(dataDir string, extra ...string) []string {
+	ports, err := engine.FreeLoopbackPorts(2)
+	if err != nil {
+		panic(err)
+	}
 	env := append(os.Environ(),
 		"LEADHOUSE_DATA_DIR="+dataDir,
 		"LEADHOUSE_TOKEN=rotated-old-token-xyz,"+testToken,
 		"LEADHOUSE_LISTEN=127.0.0.1:0",
 		"LEADHOUSE_LOG_FORMAT=json",
 		"LEADHOUSE_FLUSH_INTERVAL=200ms",
+		fmt.Sprintf("LEADHOUSE_ENGINE_HTTP_PORT=%d", ports[0]),
+		fmt.Sprintf("LEADHOUSE_ENGINE_NATIVE_PORT=%d", ports[1]),
+		"LEADHOUSE_ANALYST_PASSWORD="+analystPassword,
 	)
 	return append(env, extra...)
 }
@@ -322,20 +334,58 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 }
 
-func TestQueryWhileServingSaysTheDataDirIsInUse(t *testing.T) {
+// While serve runs, the warehouse answers live: `leadhouse query` reads through the running
+// engine, and the analyst user reads over HTTP and the native protocol, and cannot write.
+func TestQueryWhileServingAnswersLive(t *testing.T) {
 	bin := binary(t)
 	dataDir := t.TempDir()
-	inst := start(t, bin, serveEnv(dataDir))
+	env := serveEnv(dataDir)
+	inst := start(t, bin, env)
 	defer inst.stop(t)
-	cmd := exec.Command(bin, "query", "SELECT 1")
-	cmd.Env = serveEnv(dataDir)
-	out, err := cmd.CombinedOutput()
-	if err == nil {
-		t.Fatalf("query succeeded while serve holds the data dir: %s", out)
+	client := &http.Client{Timeout: 30 * time.Second}
+	if a := post(t, client, inst.url+"/v1/callbacks", "Bearer "+testToken, fixture(t, "seed_callback.json")); a.status != 202 {
+		t.Fatalf("callback: %d %v", a.status, a.body)
 	}
-	if !strings.Contains(string(out), "in use by another leadhouse process") {
-		t.Errorf("message does not say the data dir is in use: %s", out)
+	waitFor(t, func() bool {
+		c := exec.Command(bin, "query", "SELECT count() FROM leads_current")
+		c.Env = env
+		got, err := c.Output()
+		return err == nil && strings.TrimSpace(string(got)) == "1"
+	})
+	httpAddr := "127.0.0.1:" + envValue(env, "LEADHOUSE_ENGINE_HTTP_PORT")
+	ask := func(user, password, q string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+httpAddr+"/", strings.NewReader(q))
+		req.SetBasicAuth(user, password)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(b))
 	}
+	if status, body := ask(engine.AnalystUser, analystPassword, "SELECT count() FROM leadhouse.lead_scenarios"); status != 200 {
+		t.Errorf("analyst reading lead_scenarios: %d %q", status, body)
+	}
+	if status, body := ask(engine.AnalystUser, analystPassword, "SELECT lead_id FROM leadhouse.leads_current"); status != 200 || body != "1402361" {
+		t.Errorf("analyst reading leads_current: %d %q", status, body)
+	}
+	if status, body := ask(engine.AnalystUser, analystPassword, "INSERT INTO leadhouse.dead_letters (reason) VALUES ('x')"); status == 200 {
+		t.Errorf("analyst could insert: %q", body)
+	}
+	if status, body := ask("default", "", "SELECT 1"); status == 200 {
+		t.Errorf("default logged in without a password: %q", body)
+	}
+}
+
+func envValue(env []string, name string) string {
+	v := ""
+	for _, kv := range env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == name {
+			v = val
+		}
+	}
+	return v
 }
 
 func TestServeRefusesToStartWithoutToken(t *testing.T) {

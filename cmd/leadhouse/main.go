@@ -4,6 +4,7 @@
 //
 //	leadhouse serve                  receive callbacks on LEADHOUSE_LISTEN
 //	leadhouse migrate                create or update tables and views, then exit
+//	leadhouse engine                 run the embedded engine as a ClickHouse server until stopped
 //	leadhouse query [-time N] "SQL"  print a query's result as TabSeparated (-time: N timed runs)
 //	leadhouse flatten [FILE|-]       print the rows a callback becomes, one JSON object per row
 //	leadhouse gen [flags]            write generated callbacks as NDJSON (benchmarks)
@@ -59,6 +60,7 @@ const usage = `usage: leadhouse <command> [arguments]
 commands:
   serve              receive callbacks on LEADHOUSE_LISTEN (default :8080)
   migrate            create or update tables and views, then exit
+  engine             run the embedded engine as a ClickHouse server until stopped (serve runs one itself)
   query [-time N] "SQL"  print a query's result as TabSeparated (-time N: timed runs)
   flatten [FILE|-]   print the rows a callback becomes, one JSON object per row
   gen [flags]        write generated callbacks as NDJSON
@@ -101,7 +103,9 @@ func run(ctx context.Context, args []string, environ map[string]string, stdin io
 	case "migrate":
 		return runMigrate(ctx, cfg, log, stdout)
 	case "query":
-		return runQuery(ctx, cfg, rest, stdout, stderr)
+		return runQuery(ctx, cfg, log, rest, stdout, stderr)
+	case "engine":
+		return runEngine(ctx, cfg, log, rest, stdout)
 	case "replay":
 		return runReplay(ctx, cfg, log, rest, stdout)
 	case "ceiling":

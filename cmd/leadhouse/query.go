@@ -13,12 +13,12 @@ import (
 	lhsql "github.com/leadhouse/leadhouse/sql"
 )
 
-// runQuery prints one query's result as TabSeparated so analysts and scripts can read the views.
-// On the embedded engine it only works while no `serve` holds the data dir: the engine allows one
-// process per directory, and openStore says so plainly. With -time N it runs the query N times in
-// the same process, prints the result once and each run's duration on stderr: how long the query
-// takes on a warm engine, without the start-up a new process pays.
-func runQuery(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
+// runQuery prints one query's result, TabSeparated unless the query names a FORMAT, so analysts
+// and scripts can read the views: from the engine a running `serve` supervises, or from an engine
+// it starts on the data dir when none runs, or from the configured server. With -time N it runs
+// the query N times, prints the result once and each run's duration on stderr: how long the
+// query takes on a warm engine (the first run on an engine this command started is cold).
+func runQuery(ctx context.Context, cfg config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("query", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	repeat := fs.Int("time", 0, "run the query this many times and print each run's duration on stderr")
@@ -28,11 +28,19 @@ func runQuery(ctx context.Context, cfg config, args []string, stdout, stderr io.
 	if fs.NArg() != 1 || strings.TrimSpace(fs.Arg(0)) == "" || *repeat < 0 {
 		return fmt.Errorf("%w: query takes one SQL statement, e.g. leadhouse query \"SELECT * FROM leads_current LIMIT 10\"", errUsage)
 	}
-	st, _, err := openStore(ctx, cfg)
+	wh, err := clientWarehouse(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer wh.close(context.WithoutCancel(ctx))
+	st := wh.store
+	if wh.sup != nil {
+		// An engine of its own on a data dir never served: the query meets empty views, or a
+		// missing table, rather than a missing database.
+		if err := st.CreateDatabase(ctx); err != nil {
+			return err
+		}
+	}
 	w := bufio.NewWriter(stdout)
 	for i := range max(*repeat, 1) {
 		out := io.Discard
@@ -52,11 +60,15 @@ func runQuery(ctx context.Context, cfg config, args []string, stdout, stderr io.
 
 // runMigrate creates or updates the tables and views and lists what it applied.
 func runMigrate(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {
-	st, desc, err := openStore(ctx, cfg)
+	wh, err := clientWarehouse(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer wh.close(context.WithoutCancel(ctx))
+	st, desc := wh.store, wh.desc
+	if err := st.CreateDatabase(ctx); err != nil {
+		return err
+	}
 	applied, err := lhsql.Migrate(ctx, st, log)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/leadhouse/leadhouse/engine"
 	"github.com/leadhouse/leadhouse/flatten"
 	"github.com/leadhouse/leadhouse/server"
 	"github.com/leadhouse/leadhouse/sink"
@@ -30,14 +31,22 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 		log.Warn("authentication is off (LEADHOUSE_INSECURE_NO_AUTH=true): anyone who reaches the port can post callbacks")
 	}
 	limitGoMemory(cfg, log)
-	st, err := openMigrated(ctx, cfg, log)
+	wh, err := openMigrated(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	// Last: the pipeline flushes into the store on its way out.
+	defer func() {
+		if err := wh.close(context.WithoutCancel(ctx)); err != nil {
+			log.Error("stop the embedded engine", "err", err)
+		}
+	}()
+	if wh.sup != nil {
+		logConnect(log, cfg, wh.sup)
+	}
 
 	metrics := server.NewMetrics()
-	pipe, closeWAL, err := startPipeline(ctx, cfg, log, st, metrics.OnFlush)
+	pipe, closeWAL, err := startPipeline(ctx, cfg, log, wh.store, wh.health, metrics.OnFlush)
 	if err != nil {
 		return err
 	}
@@ -93,7 +102,7 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 // startPipeline opens the write-ahead log and starts the pipeline that replays it and batches
 // into st. The pipeline runs on its own context: after a signal it still has to flush, so only
 // the returned cleanup, run after Close, stops it and closes the log.
-func startPipeline(ctx context.Context, cfg config, log *slog.Logger, st sink.Store, onFlush func(string, int, time.Duration, error)) (*sink.Pipeline, func(), error) {
+func startPipeline(ctx context.Context, cfg config, log *slog.Logger, st sink.Store, health func() error, onFlush func(string, int, time.Duration, error)) (*sink.Pipeline, func(), error) {
 	var mode wal.SyncMode
 	if err := mode.UnmarshalText([]byte(cfg.WALSync)); err != nil {
 		return nil, nil, fmt.Errorf("LEADHOUSE_WAL_SYNC: %w", err)
@@ -112,20 +121,17 @@ func startPipeline(ctx context.Context, cfg config, log *slog.Logger, st sink.St
 	}
 	// The replayer decodes one record at a time, so one Flattener serves it.
 	decoder := flatten.New()
-	// A ClickHouse server takes a generation's tables at once, on a connection each (openStore
-	// keeps 8, one per table); the embedded engine runs one statement at a time.
-	concurrency := 1
-	if len(cfg.ClickHouseAddr) > 0 {
-		concurrency = 8
-	}
 	pipe, err := sink.New(st, wl, tracker, sink.Options{
-		Decode:            decoder.Flatten,
-		Reason:            server.Reason,
-		MaxRows:           cfg.BatchMaxRows,
-		MaxBytes:          int64(cfg.BatchMaxBytes),
-		FlushInterval:     cfg.FlushInterval,
-		MaxBufferedBytes:  int64(cfg.MaxBufferedBytes),
-		InsertConcurrency: concurrency,
+		Decode:           decoder.Flatten,
+		Reason:           server.Reason,
+		MaxRows:          cfg.BatchMaxRows,
+		MaxBytes:         int64(cfg.BatchMaxBytes),
+		FlushInterval:    cfg.FlushInterval,
+		MaxBufferedBytes: int64(cfg.MaxBufferedBytes),
+		// The server takes a generation's tables at once, on a connection each (storeOptions
+		// keeps 8, one per table).
+		InsertConcurrency: 8,
+		Health:            health,
 		OnFlush:           onFlush,
 		Logger:            log,
 	})
@@ -140,6 +146,15 @@ func startPipeline(ctx context.Context, cfg config, log *slog.Logger, st sink.St
 		return nil, nil, err
 	}
 	return pipe, func() { stop(); wl.Close() }, nil
+}
+
+// logConnect tells the operator how analysts reach the embedded engine.
+func logConnect(log *slog.Logger, cfg config, sup *engine.Supervisor) {
+	if cfg.AnalystPassword == "" {
+		log.Info("no analyst user: set LEADHOUSE_ANALYST_PASSWORD to let BI tools read the warehouse", "http", sup.HTTPAddr(), "native", sup.TCPAddr())
+		return
+	}
+	log.Info("analysts connect as the read-only analyst user", "user", engine.AnalystUser, "http", "http://"+sup.HTTPAddr(), "native", sup.TCPAddr(), "database", cfg.ClickHouseDatabase)
 }
 
 // serveDebug serves Go's pprof profiles on their own listener, never on the public port.

@@ -8,21 +8,20 @@ import (
 	"github.com/leadhouse/leadhouse/sink/clickhouse"
 )
 
-// Open connects, creates the database if needed and binds the Store to it; unqualified names in
-// Exec and Query resolve there.
-func ExampleOpen() {
-	ctx := context.Background()
-	store, err := clickhouse.Open(ctx, clickhouse.Options{
-		Addr:     []string{"localhost:9000"},
+// New binds a Store to a database of a server's HTTP interface; unqualified names in Exec and
+// Query resolve there, and results come back as the server formats them.
+func ExampleNew() {
+	store, err := clickhouse.New(clickhouse.Options{
+		Addr:     []string{"localhost:8123"},
 		Database: "leadhouse",
-		Username: "leadhouse",
-		Password: os.Getenv("LEADHOUSE_CLICKHOUSE_PASSWORD"),
+		Username: "analyst",
+		Password: os.Getenv("LEADHOUSE_ANALYST_PASSWORD"),
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer store.Close()
-	if err := store.Query(ctx, "SELECT count() FROM lead_updates", os.Stdout); err != nil {
+	if err := store.Query(context.Background(), "SELECT lead_status, count() FROM leads_current GROUP BY lead_status", os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/leadhouse/leadhouse/sink/chdb/chdbtest"
+	"github.com/leadhouse/leadhouse/engine/enginetest"
 	"github.com/leadhouse/leadhouse/sink/native"
 )
 
@@ -109,14 +109,14 @@ func columns() []native.Column {
 // The engine stores what the encoder sends: a batch encoded in blocks of every size, inserted and
 // read back, equals the same rows inserted as the engine's own text format.
 func TestBlocksRoundTripThroughTheEngine(t *testing.T) {
-	eng, db := chdbtest.Database(t)
+	s := enginetest.Store(t)
 	ctx := context.Background()
 	var ddl []string
 	for _, c := range every {
 		ddl = append(ddl, c.col.Name+" "+c.col.Type)
 	}
 	for _, tbl := range []string{"got", "want"} {
-		if err := eng.Exec(ctx, "CREATE TABLE "+db+"."+tbl+" ("+strings.Join(ddl, ", ")+") ENGINE = MergeTree ORDER BY u16"); err != nil {
+		if err := s.Exec(ctx, "CREATE TABLE "+tbl+" ("+strings.Join(ddl, ", ")+") ENGINE = MergeTree ORDER BY u16"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -128,13 +128,14 @@ func TestBlocksRoundTripThroughTheEngine(t *testing.T) {
 		want.WriteString(expectedJSON(rec, i))
 		want.WriteByte('\n')
 	}
-	if _, err := eng.Insert(ctx, "INSERT INTO "+db+".want", "JSONEachRow", want.Bytes()); err != nil {
+	// Over HTTP the data of an INSERT may follow its statement in the request body.
+	if err := s.Exec(ctx, "INSERT INTO want FORMAT JSONEachRow\n"+want.String()); err != nil {
 		t.Fatal(err)
 	}
 
 	// step 0 encodes slices of the batch (arrays whose data starts mid-buffer) whole.
 	for _, step := range []int{1, 3, rows, 0} {
-		if err := eng.Exec(ctx, "TRUNCATE TABLE "+db+".got"); err != nil {
+		if err := s.Exec(ctx, "TRUNCATE TABLE got"); err != nil {
 			t.Fatal(err)
 		}
 		var data []byte
@@ -156,23 +157,21 @@ func TestBlocksRoundTripThroughTheEngine(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := eng.Insert(ctx, "INSERT INTO "+db+".got", "Native", data); err != nil {
+		if err := s.Exec(ctx, "INSERT INTO got FORMAT Native\n"+string(data)); err != nil {
 			t.Fatalf("blocks of %d rows: %v", step, err)
 		}
-		q := "SELECT * FROM " + db + ".%s ORDER BY u16"
-		got, err := eng.Query(ctx, strings.Replace(q, "%s", "got", 1), "TSV")
-		if err != nil {
+		var got, exp bytes.Buffer
+		if err := s.Query(ctx, "SELECT * FROM got ORDER BY u16", &got); err != nil {
 			t.Fatal(err)
 		}
-		exp, err := eng.Query(ctx, strings.Replace(q, "%s", "want", 1), "TSV")
-		if err != nil {
+		if err := s.Query(ctx, "SELECT * FROM want ORDER BY u16", &exp); err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(got, exp) {
-			t.Errorf("blocks of %d rows: the engine holds\n%s\nwant\n%s", step, got, exp)
+		if !bytes.Equal(got.Bytes(), exp.Bytes()) {
+			t.Errorf("blocks of %d rows: the engine holds\n%s\nwant\n%s", step, got.Bytes(), exp.Bytes())
 		}
-		if bytes.Count(got, []byte("\n")) != rows {
-			t.Errorf("blocks of %d rows: %d rows stored, want %d", step, bytes.Count(got, []byte("\n")), rows)
+		if n := bytes.Count(got.Bytes(), []byte("\n")); n != rows {
+			t.Errorf("blocks of %d rows: %d rows stored, want %d", step, n, rows)
 		}
 	}
 }
@@ -225,7 +224,7 @@ func quote(s string) string {
 // The bytes are the engine's own: a block the engine writes for the same values, with the same
 // column types, is byte for byte what the encoder writes.
 func TestBlockMatchesTheEnginesOwnOutput(t *testing.T) {
-	eng := chdbtest.Engine(t)
+	s := enginetest.Store(t)
 	b := array.NewRecordBuilder(memory.NewGoAllocator(), arrow.NewSchema([]arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Uint64},
 		{Name: "name", Type: arrow.BinaryTypes.String},
@@ -258,16 +257,17 @@ func TestBlockMatchesTheEnginesOwnOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := eng.Query(context.Background(), `SELECT * FROM values(
+	var want bytes.Buffer
+	err = s.Query(context.Background(), `SELECT * FROM values(
 		'id UInt64, name String, budget Nullable(Float64), at DateTime64(3, \'UTC\'), tags Array(String), extra Map(String, String)',
 		(1402361, 'Ravi', 1.5e7, '2024-05-01 12:00:00.123', ['a', 'bc'], map()),
 		(7, '', NULL, '1970-01-01 00:00:00.000', [], map('utm', 'x')))
-		SETTINGS max_threads = 1, max_block_size = 65536`, "Native")
+		SETTINGS max_threads = 1, max_block_size = 65536 FORMAT Native`, &want)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("encoder wrote\n%s\nthe engine writes\n%s", hex.Dump(got), hex.Dump(want))
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("encoder wrote\n%s\nthe engine writes\n%s", hex.Dump(got), hex.Dump(want.Bytes()))
 	}
 }
 

@@ -1,0 +1,401 @@
+package engine
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Config describes one engine: where it keeps its data, where it listens and who may log in.
+// Write turns it into the configuration files the engine process reads.
+type Config struct {
+	// DataDir is leadhouse's data directory. The engine keeps its databases in DataDir/chdb (the
+	// directory the in-process engine of earlier versions used, so their data carries over) and
+	// its configuration, credentials and logs in DataDir/engine. Required.
+	DataDir string
+	// Listen lists the addresses the native and HTTP servers listen on. Default ["127.0.0.1"]:
+	// nothing outside this machine can connect until the operator says so.
+	Listen []string
+	// TCPPort is the native-protocol port (clickhouse-client, clickhouse-go, Grafana's plugin);
+	// HTTPPort the HTTP interface's (curl, JDBC, leadhouse itself). Defaults 9000 and 8123, the
+	// ports ClickHouse clients assume.
+	TCPPort  int
+	HTTPPort int
+	// Database is the database the analyst user may read. Default "leadhouse".
+	Database string
+	// Password is the password of the user leadhouse writes as (User). Empty: a random one,
+	// generated on first use and kept in DataDir/engine/leadhouse.password, readable by its
+	// owner only, where other leadhouse commands on the same data directory find it.
+	Password string
+	// AnalystPassword enables the read-only analyst user (AnalystUser) with this password.
+	// Empty: no analyst user.
+	AnalystPassword string
+	// LogLevel is the engine's own log level in DataDir/engine/log; default "warning".
+	LogLevel string
+}
+
+const (
+	// User is the engine user leadhouse writes as: it owns the database and manages access.
+	User = "leadhouse"
+	// AnalystUser is the read-only user for analysts and BI tools.
+	AnalystUser = "analyst"
+)
+
+func (c *Config) setDefaults() error {
+	if c.DataDir == "" {
+		return errors.New("engine config: DataDir is required")
+	}
+	dir, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return fmt.Errorf("engine config: data dir %s: %w", c.DataDir, err)
+	}
+	c.DataDir = dir
+	if len(c.Listen) == 0 {
+		c.Listen = []string{"127.0.0.1"}
+	}
+	for _, h := range c.Listen {
+		if net.ParseIP(h) == nil && h != "localhost" {
+			return fmt.Errorf("engine config: listen address %q is not an IP address", h)
+		}
+	}
+	if c.TCPPort == 0 {
+		c.TCPPort = 9000
+	}
+	if c.HTTPPort == 0 {
+		c.HTTPPort = 8123
+	}
+	for _, p := range []int{c.TCPPort, c.HTTPPort} {
+		if p < 1 || p > 65535 {
+			return fmt.Errorf("engine config: port %d outside 1..65535", p)
+		}
+	}
+	if c.TCPPort == c.HTTPPort {
+		return fmt.Errorf("engine config: the native and HTTP ports are both %d", c.TCPPort)
+	}
+	if c.Database == "" {
+		c.Database = "leadhouse"
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "warning"
+	}
+	return nil
+}
+
+// StoreDir is where the engine keeps its databases.
+func (c *Config) StoreDir() string { return filepath.Join(c.DataDir, "chdb") }
+
+// ConfigDir is where the engine's configuration, credentials, state and logs are.
+func (c *Config) ConfigDir() string { return filepath.Join(c.DataDir, "engine") }
+
+// Files are what Write produced.
+type Files struct {
+	// Config is the configuration file to give the engine process (Run).
+	Config string
+	// Password is the password of User.
+	Password string
+}
+
+// Write writes the engine's configuration (config.xml), users (users.xml) and client-facing
+// addresses (listen.json) under ConfigDir, readable by their owner only, and returns the
+// configuration file and the password of User.
+//
+// Who can log in: User with Password; AnalystUser, read-only, with AnalystPassword; nobody else.
+// clickhouse-local runs its own command line as the user "default" with an empty password from
+// 127.0.0.1, and no option changes that, so "default" must exist without a password. What keeps
+// anyone from logging in as "default" over the network is that the engine's own session holds
+// the only session that user may have (max_sessions_for_user = 1) for as long as the servers
+// listen: any other login as "default" is refused with USER_SESSION_LIMIT_EXCEEDED. Besides,
+// "default" may only come from 127.0.0.1 and may do nothing but what starting the servers needs.
+func (c *Config) Write() (Files, error) {
+	if err := c.setDefaults(); err != nil {
+		return Files{}, err
+	}
+	dir := c.ConfigDir()
+	for _, d := range []string{dir, c.logDir(), c.StoreDir()} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return Files{}, fmt.Errorf("engine config: %w", err)
+		}
+	}
+	password, err := c.password()
+	if err != nil {
+		return Files{}, err
+	}
+	usersPath := filepath.Join(dir, "users.xml")
+	users, err := xmlDocument(c.users(password))
+	if err != nil {
+		return Files{}, err
+	}
+	if err := writeFileAtomic(usersPath, users, 0o600); err != nil {
+		return Files{}, fmt.Errorf("engine config: %w", err)
+	}
+	listen, err := json.MarshalIndent(listenConfig{Listen: c.Listen, TCPPort: c.TCPPort, HTTPPort: c.HTTPPort}, "", "  ")
+	if err != nil {
+		return Files{}, fmt.Errorf("engine config: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, listenFile), append(listen, '\n'), 0o600); err != nil {
+		return Files{}, fmt.Errorf("engine config: %w", err)
+	}
+	configPath := filepath.Join(dir, "config.xml")
+	conf, err := xmlDocument(c.server(usersPath))
+	if err != nil {
+		return Files{}, err
+	}
+	if err := writeFileAtomic(configPath, conf, 0o600); err != nil {
+		return Files{}, fmt.Errorf("engine config: %w", err)
+	}
+	return Files{Config: configPath, Password: password}, nil
+}
+
+func (c *Config) logDir() string { return filepath.Join(c.ConfigDir(), "log") }
+
+func (c *Config) passwordFile() string { return filepath.Join(c.ConfigDir(), "leadhouse.password") }
+
+// password returns c.Password, or the generated one kept in passwordFile.
+func (c *Config) password() (string, error) {
+	if c.Password != "" {
+		return c.Password, nil
+	}
+	if b, err := os.ReadFile(c.passwordFile()); err == nil {
+		if p := strings.TrimSpace(string(b)); p != "" {
+			return p, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("engine credentials: %w", err)
+	}
+	var raw [24]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", fmt.Errorf("engine credentials: %w", err)
+	}
+	p := hex.EncodeToString(raw[:])
+	if err := writeFileAtomic(c.passwordFile(), []byte(p+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("engine credentials: %w", err)
+	}
+	return p, nil
+}
+
+// PasswordFile is where the password of User of the engine of dataDir is kept.
+func PasswordFile(dataDir string) string {
+	c := Config{DataDir: dataDir}
+	if err := c.setDefaults(); err != nil {
+		return filepath.Join(dataDir, "engine", "leadhouse.password")
+	}
+	return c.passwordFile()
+}
+
+// ReadPassword returns the password of User that Write generated for the engine of dataDir, for
+// commands that connect to a running engine.
+func ReadPassword(dataDir string) (string, error) {
+	b, err := os.ReadFile(PasswordFile(dataDir))
+	if err != nil {
+		return "", fmt.Errorf("engine credentials: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// listenFile, beside the engine's configuration file, holds the addresses its clients use.
+const listenFile = "listen.json"
+
+type listenConfig struct {
+	Listen   []string `json:"listen"`
+	TCPPort  int      `json:"native_port"`
+	HTTPPort int      `json:"http_port"`
+}
+
+func readListenConfig(configPath string) (listenConfig, error) {
+	var lc listenConfig
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(configPath), listenFile))
+	if err != nil {
+		return lc, fmt.Errorf("engine config: %w", err)
+	}
+	if err := json.Unmarshal(b, &lc); err != nil {
+		return lc, fmt.Errorf("engine config %s: %w", listenFile, err)
+	}
+	if len(lc.Listen) == 0 || lc.TCPPort == 0 || lc.HTTPPort == 0 {
+		return lc, fmt.Errorf("engine config %s: no listen address or port", listenFile)
+	}
+	return lc, nil
+}
+
+// The XML below is ClickHouse's server configuration, as much of it as the engine needs.
+
+type xmlServer struct {
+	XMLName       xml.Name  `xml:"clickhouse"`
+	Path          string    `xml:"path"`
+	TmpPath       string    `xml:"tmp_path"`
+	UserFilesPath string    `xml:"user_files_path"`
+	ListenHost    string    `xml:"listen_host"`
+	Logger        xmlLogger `xml:"logger"`
+	Users         struct {
+		UsersXML struct {
+			Path string `xml:"path"`
+		} `xml:"users_xml"`
+		LocalDirectory struct {
+			Path string `xml:"path"`
+		} `xml:"local_directory"`
+	} `xml:"user_directories"`
+}
+
+type xmlLogger struct {
+	Level    string `xml:"level"`
+	Log      string `xml:"log"`
+	ErrorLog string `xml:"errorlog"`
+	Size     string `xml:"size"`
+	Count    int    `xml:"count"`
+	Console  int    `xml:"console"`
+}
+
+func (c *Config) server(usersPath string) xmlServer {
+	s := xmlServer{
+		Path:    c.StoreDir() + "/",
+		TmpPath: filepath.Join(c.StoreDir(), "tmp") + "/",
+		// Nothing of the engine's own is readable through file(); the engine's session reads
+		// its stop pipe by an absolute path, which is not checked against this.
+		UserFilesPath: filepath.Join(c.StoreDir(), "user_files") + "/",
+		// The engine's own servers listen on this machine only, on ports the engine process
+		// picks (Run); the addresses clients use are the engine process's (see listeners).
+		ListenHost: "127.0.0.1",
+		Logger: xmlLogger{
+			Level:    c.LogLevel,
+			Log:      filepath.Join(c.logDir(), "clickhouse.log"),
+			ErrorLog: filepath.Join(c.logDir(), "clickhouse.err.log"),
+			Size:     "50M",
+			Count:    3,
+		},
+	}
+	s.Users.UsersXML.Path = usersPath
+	// Users and roles created with SQL (by User) are kept with the data.
+	s.Users.LocalDirectory.Path = filepath.Join(c.StoreDir(), "access") + "/"
+	return s
+}
+
+type xmlUsers struct {
+	XMLName  xml.Name `xml:"clickhouse"`
+	Profiles struct {
+		Default   struct{}        `xml:"default"`
+		Bootstrap xmlBootProfile  `xml:"bootstrap"`
+		Analyst   xmlReadonlyProf `xml:"analyst"`
+	} `xml:"profiles"`
+	Quotas struct {
+		Default struct{} `xml:"default"`
+	} `xml:"quotas"`
+	Users struct {
+		Default   xmlUser  `xml:"default"`
+		Leadhouse xmlUser  `xml:"leadhouse"`
+		Analyst   *xmlUser `xml:"analyst,omitempty"`
+	} `xml:"users"`
+}
+
+type xmlBootProfile struct {
+	MaxSessionsForUser int `xml:"max_sessions_for_user"`
+}
+
+type xmlReadonlyProf struct {
+	// 2: reads and settings only. BI tools (JDBC, Grafana) send settings with their queries,
+	// which readonly=1 would refuse; writes and DDL are refused either way.
+	Readonly int `xml:"readonly"`
+}
+
+type xmlUser struct {
+	NoPassword        *struct{} `xml:"no_password,omitempty"`
+	PasswordSHA256Hex string    `xml:"password_sha256_hex,omitempty"`
+	Networks          struct {
+		IP []string `xml:"ip"`
+	} `xml:"networks"`
+	Profile          string     `xml:"profile"`
+	Quota            string     `xml:"quota"`
+	AccessManagement int        `xml:"access_management,omitempty"`
+	Grants           *xmlGrants `xml:"grants,omitempty"`
+}
+
+type xmlGrants struct {
+	Query []string `xml:"query"`
+}
+
+func (c *Config) users(password string) xmlUsers {
+	var u xmlUsers
+	u.Profiles.Bootstrap.MaxSessionsForUser = 1
+	u.Profiles.Analyst.Readonly = 2
+	u.Users.Default = xmlUser{
+		NoPassword: &struct{}{},
+		Profile:    "bootstrap",
+		Quota:      "default",
+		// SYSTEM START LISTEN, and reading the stop pipe through file().
+		Grants: &xmlGrants{Query: []string{"GRANT SYSTEM LISTEN ON *.*", "GRANT CREATE TEMPORARY TABLE ON *.*", "GRANT READ ON FILE"}},
+	}
+	u.Users.Default.Networks.IP = []string{"127.0.0.1"}
+	u.Users.Leadhouse = xmlUser{
+		PasswordSHA256Hex: sha256Hex(password),
+		Profile:           "default",
+		Quota:             "default",
+		AccessManagement:  1,
+	}
+	u.Users.Leadhouse.Networks.IP = []string{"::/0"}
+	if c.AnalystPassword != "" {
+		a := xmlUser{
+			PasswordSHA256Hex: sha256Hex(c.AnalystPassword),
+			Profile:           "analyst",
+			Quota:             "default",
+			Grants:            &xmlGrants{Query: []string{"GRANT SELECT ON " + quoteIdent(c.Database) + ".*"}},
+		}
+		a.Networks.IP = []string{"::/0"}
+		u.Users.Analyst = &a
+	}
+	return u
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+func xmlDocument(v any) ([]byte, error) {
+	b, err := xml.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("engine config: %w", err)
+	}
+	var buf bytes.Buffer
+	buf.WriteString("<?xml version=\"1.0\"?>\n<!-- Written by leadhouse at every engine start; edits are overwritten. -->\n")
+	buf.Write(b)
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
+}
+
+// writeFileAtomic replaces path with data, so the engine never reads a half-written file.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// quoteIdent quotes a ClickHouse identifier with backquotes.
+func quoteIdent(s string) string {
+	return "`" + strings.NewReplacer(`\`, `\\`, "`", "\\`").Replace(s) + "`"
+}
+
+// quoteString quotes a ClickHouse string literal.
+func quoteString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}

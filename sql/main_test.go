@@ -1,0 +1,9 @@
+package sql
+
+import (
+	"testing"
+
+	"github.com/leadhouse/leadhouse/engine/enginetest"
+)
+
+func TestMain(m *testing.M) { enginetest.Main(m) }
