@@ -128,6 +128,9 @@ func New(opts Options) (*Store, error) {
 		// asked; leadhouse asks for none.
 		DisableCompression: true,
 		ForceAttemptHTTP2:  false,
+		// An insert's body is megabytes: with the default 4 KiB buffer every 32 KiB piece of it
+		// would be a write of its own.
+		WriteBufferSize: 256 << 10,
 	}
 	if opts.InsecureSkipVerify {
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
