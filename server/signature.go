@@ -195,7 +195,8 @@ func parseWebhookSignatures(header string, sigs [][sha256.Size]byte) [][sha256.S
 }
 
 // decodeBase64 decodes s into all of dst, accepting standard and URL-safe base64, padded or
-// not: a signature is not a secret, and senders differ.
+// not: a signature is not a secret, and senders differ. The decoding is strict (no stray bits in
+// the last character), so one digest has one spelling in each alphabet.
 func decodeBase64(dst []byte, s string) bool {
 	var src [128]byte
 	var out [sha512.Size + 2]byte
@@ -204,7 +205,7 @@ func decodeBase64(dst []byte, s string) bool {
 		return false
 	}
 	in := append(src[:0], s...)
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+	for _, enc := range base64Encodings {
 		if enc.DecodedLen(len(in)) > len(out) {
 			continue
 		}
@@ -215,6 +216,11 @@ func decodeBase64(dst []byte, s string) bool {
 		}
 	}
 	return false
+}
+
+// base64Encodings are the spellings decodeBase64 accepts.
+var base64Encodings = [...]*base64.Encoding{
+	base64.StdEncoding.Strict(), base64.RawStdEncoding.Strict(), base64.URLEncoding.Strict(), base64.RawURLEncoding.Strict(),
 }
 
 // verify reports the index of the secret that signed req and body, or false. head is scratch

@@ -587,7 +587,7 @@ func FuzzParseWebhookSignatures(f *testing.F) {
 				continue
 			}
 			for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-				if d, err := enc.DecodeString(b64); err == nil && len(d) == 32 {
+				if d, err := enc.Strict().DecodeString(b64); err == nil && len(d) == 32 {
 					entries[[32]byte(d)] = true
 				}
 			}
