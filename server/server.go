@@ -85,7 +85,7 @@ type Options struct {
 	// AuthFailureInterval is how often an address may fail once more after AuthFailureBurst.
 	// Default 1m.
 	AuthFailureInterval time.Duration
-	// MaxTrackedAddresses bounds the addresses remembered for AuthFailureBurst (about 120 bytes
+	// MaxTrackedAddresses bounds the addresses remembered for AuthFailureBurst (about 130 bytes
 	// each); past it the address closest to being forgiven is forgotten first. Default 100,000.
 	MaxTrackedAddresses int
 	// TrustedProxies are the networks of the proxies (load balancers) in front of the server.
@@ -95,6 +95,7 @@ type Options struct {
 	// is ignored. Behind a proxy without this, every client shares the proxy's address, and a
 	// stranger's failed attempts block the CRM too.
 	TrustedProxies []netip.Prefix
+
 	// Metrics collects the server's and the pipeline's metrics and serves /metrics. Create it with
 	// NewMetrics before the pipeline so that its OnFlush method can be the pipeline's flush hook.
 	// Default: a new Metrics, which then sees no flushes.

@@ -132,7 +132,7 @@ func (v *webhookVerifier) present(h http.Header) bool {
 func (v *webhookVerifier) parse(h http.Header, now int64, req *webhookRequest, sigs [][sha256.Size]byte) ([][sha256.Size]byte, *authError) {
 	sigHeader := h.Get(headerWebhookSignature)
 	if sigHeader == "" {
-		return sigs, newAuthError(reasonMissingSignature, "webhook-id and webhook-timestamp without webhook-signature")
+		return sigs, newAuthError(reasonMissingSignature, "webhook-id or webhook-timestamp without webhook-signature")
 	}
 	req.id = h.Get(headerWebhookID)
 	if req.id == "" {
