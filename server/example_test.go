@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net/http/httptest"
 	"strconv"
@@ -97,4 +98,35 @@ func ExampleParseWebhookSecret() {
 	// Output:
 	// 24 <nil>
 	// webhook secret holds 5 bytes, the specification asks for 24 to 64
+}
+
+// A CRM that signs the body alone, GitHub-style: X-Hub-Signature-256: sha256=<hex>.
+func ExampleHMACOptions() {
+	srv, err := server.New(server.Options{
+		Pipeline: printPipeline{},
+		HMAC: server.HMACOptions{
+			Secrets: []string{"crm-shared-secret"},
+			Header:  "X-Hub-Signature-256",
+			Prefix:  "sha256=",
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	body := `{"lead_id": 42}`
+	mac := hmac.New(sha256.New, []byte("crm-shared-secret"))
+	mac.Write([]byte(body))
+	for _, sig := range []string{"sha256=" + hex.EncodeToString(mac.Sum(nil)), ""} {
+		r := httptest.NewRequest("POST", "/v1/callbacks", strings.NewReader(body))
+		if sig != "" {
+			r.Header.Set("X-Hub-Signature-256", sig)
+		}
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, r)
+		fmt.Println(w.Code, w.Body.String())
+	}
+	// Output:
+	// rows of lead 42
+	// 202 {"callback_id":"bf381b45515d9f07c17286e77772d837","lead_id":42}
+	// 401 {"error":"missing signature: send X-Hub-Signature-256"}
 }
