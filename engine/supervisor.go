@@ -327,7 +327,7 @@ func (s *Supervisor) launch(ctx context.Context) (*process, error) {
 	s.mu.Lock()
 	s.err = nil
 	s.mu.Unlock()
-	if err := writeState(cfg.ConfigDir(), State{PID: cmd.Process.Pid, HTTP: s.HTTPAddr(), TCP: s.TCPAddr()}); err != nil {
+	if err := writeState(cfg.ConfigDir(), State{PID: cmd.Process.Pid, Supervisor: os.Getpid(), HTTP: s.HTTPAddr(), TCP: s.TCPAddr()}); err != nil {
 		s.opts.Logger.Warn("cannot record the engine's address for other leadhouse commands", "err", err)
 	}
 	s.opts.Logger.Info("engine serving", "pid", cmd.Process.Pid, "http", s.HTTPAddr(), "native", s.TCPAddr(), "data", cfg.StoreDir())
@@ -381,9 +381,10 @@ func ping(ctx context.Context, client *http.Client, addr, password string) error
 // State is what a running engine's supervisor records in the engine's ConfigDir, for other
 // leadhouse commands on the same data directory to find it.
 type State struct {
-	PID  int    `json:"pid"`
-	HTTP string `json:"http"`
-	TCP  string `json:"native"`
+	PID        int    `json:"pid"`
+	Supervisor int    `json:"supervisor_pid"`
+	HTTP       string `json:"http"`
+	TCP        string `json:"native"`
 }
 
 func statePath(dir string) string { return filepath.Join(dir, "state.json") }
@@ -398,8 +399,9 @@ func writeState(dir string, st State) error {
 
 func removeState(dir string) { _ = os.Remove(statePath(dir)) }
 
-// Running returns the state of the engine serving dataDir, and whether one is: its process is
-// alive and answers as User.
+// Running returns the state of the engine serving dataDir, and whether one is: its process and
+// its supervisor are alive and it answers as User. An engine whose supervisor died is shutting
+// down, and is not running in this sense.
 func Running(ctx context.Context, dataDir string) (State, string, bool) {
 	c := Config{DataDir: dataDir}
 	if c.setDefaults() != nil {
@@ -410,7 +412,8 @@ func Running(ctx context.Context, dataDir string) (State, string, bool) {
 		return State{}, "", false
 	}
 	var st State
-	if json.Unmarshal(b, &st) != nil || st.PID <= 0 || syscall.Kill(st.PID, 0) != nil {
+	if json.Unmarshal(b, &st) != nil || st.PID <= 0 || st.Supervisor <= 0 ||
+		syscall.Kill(st.PID, 0) != nil || syscall.Kill(st.Supervisor, 0) != nil {
 		return State{}, "", false
 	}
 	password, err := ReadPassword(dataDir)

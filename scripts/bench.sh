@@ -3,6 +3,7 @@
 # half of it open-loop, with production defaults (auth on, WAL sync=always), in two deployments:
 #   child     `serve` with its engine process (the default: no LEADHOUSE_CLICKHOUSE_ADDR)
 #   external  `serve` writing to an engine started on its own (`leadhouse engine`), as to a server
+# The per-credential rate limit is off, since one token carries the whole load.
 # For each run it reports callbacks/s, p99, and CPU seconds per 1,000 callbacks and peak RSS of the
 # leadhouse process and of the engine process separately, and checks that every acknowledged
 # callback reached the store. Then the replay and query benchmarks. Prints every run and the
@@ -43,7 +44,7 @@ start() {
   local cmd=$1 dir=$2 addr
   shift 2
   mkdir -p "$dir"
-  env LEADHOUSE_DATA_DIR="$dir" LEADHOUSE_LISTEN=127.0.0.1:0 LEADHOUSE_TOKEN=$TOKEN LEADHOUSE_LOG_FORMAT=json "$@" \
+  env LEADHOUSE_DATA_DIR="$dir" LEADHOUSE_LISTEN=127.0.0.1:0 LEADHOUSE_TOKEN=$TOKEN LEADHOUSE_RATE_LIMIT=0 LEADHOUSE_LOG_FORMAT=json "$@" \
     "$BIN" "$cmd" >/dev/null 2>"$dir.log" &
   echo $! >"$dir.pid"
   for _ in $(seq 1 1200); do

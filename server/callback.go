@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/sha256"
+	"crypto/sha512"
 	"errors"
 	"io"
 	"log/slog"
@@ -29,6 +31,9 @@ var (
 	allowPost       = []string{"POST"}
 	bearerChallenge = []string{`Bearer realm="leadhouse"`}
 	invalidToken    = []string{`Bearer realm="leadhouse", error="invalid_token"`}
+	// A 401 must name a scheme; signatures have no registered one, so this names it plainly.
+	signatureChallenge = []string{`Signature realm="leadhouse"`}
+	bearerOrSignature  = []string{`Bearer realm="leadhouse"`, `Signature realm="leadhouse"`}
 )
 
 // work is the per-request scratch space, pooled so that a callback allocates next to nothing.
@@ -37,6 +42,13 @@ type work struct {
 	resp []byte
 	rows schema.Rows
 	f    *flatten.Flattener
+
+	// Signature checking: the v1 signatures of webhook-signature, the generic header's
+	// digest (hmacSig, in sig), and room for the signed "id.timestamp." prefix.
+	sigs    [][sha256.Size]byte
+	sig     [sha512.Size]byte
+	hmacSig []byte
+	head    []byte
 }
 
 // maxPooledBody is the largest body buffer put back in the pool: a rare huge callback should not
@@ -47,7 +59,8 @@ func (s *Server) getWork() *work {
 	if w, ok := s.work.Get().(*work); ok {
 		return w
 	}
-	return &work{body: make([]byte, 0, 16<<10), resp: make([]byte, 0, 128), f: flatten.New()}
+	return &work{body: make([]byte, 0, 16<<10), resp: make([]byte, 0, 128), f: flatten.New(),
+		sigs: make([][sha256.Size]byte, 0, 4), head: make([]byte, 0, maxWebhookID+32)}
 }
 
 func (s *Server) putWork(w *work) {
@@ -56,23 +69,35 @@ func (s *Server) putWork(w *work) {
 	}
 	w.body = w.body[:0]
 	w.resp = w.resp[:0]
+	w.sigs = w.sigs[:0]
+	w.hmacSig = nil
 	w.rows.Reset()
 	s.work.Put(w)
 }
 
 // serveCallback handles POST /v1/callbacks. The answers, all JSON:
 //
-//	202 {"callback_id":"…","lead_id":N}  the callback is durable (in the write-ahead log)
+//	202 {"callback_id":"…","lead_id":N}  the callback is durable (in the write-ahead log); also
+//	                                      the answer, repeated, to a webhook-id delivered again
 //	400 {"error":"…","offset":N}         the body is not JSON; it is kept as a dead letter
-//	401                                   no token or a wrong one (WWW-Authenticate: Bearer)
+//	401 {"error":"…"}                     missing or wrong credentials: the token (WWW-Authenticate:
+//	                                      Bearer), the signature, or its timestamp; the error says which
 //	405                                   not a POST (Allow: POST)
 //	413                                   the body exceeds Options.MaxBodyBytes
 //	415                                   a Content-Encoding other than identity
 //	422 {"error":"…"}                     JSON but not a callback (not an object, no valid lead_id);
 //	                                      it is kept as a dead letter
+//	429 (Retry-After)                     the credential's rate limit, or the client address failed
+//	                                      to authenticate too often (Options.AuthFailureBurst)
 //	503 (Retry-After)                     too many callbacks in flight, the pipeline's backlog is
 //	                                      full, the log cannot be written, the body could not be
-//	                                      read to its end, or the server is shutting down
+//	                                      read to its end, the server is shutting down, or the
+//	                                      same webhook-id is being handled by another request
+//
+// Authentication comes first and costs no body when the headers settle it: a token, or a
+// signature's headers and timestamp; a signature itself is checked once the body is read. The
+// order of the checks is: the address's failure limit, credentials, the credential's rate
+// limit, then the body.
 //
 // Any Content-Type is accepted: the body is parsed as JSON whatever it claims to be, because the
 // CRM's documentation does not say which type it sends and a rejected type would lose callbacks.
@@ -90,18 +115,23 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, start time.Tim
 		writeJSON(w, http.StatusMethodNotAllowed, msgMethodNotAllowed)
 		return outcomeMethodNotAllowed
 	}
-	if s.tokens != nil {
-		tok, ok := requestToken(r)
-		if !ok {
-			w.Header()["Www-Authenticate"] = bearerChallenge
-			writeJSON(w, http.StatusUnauthorized, msgNoToken)
-			return outcomeUnauthorized
+	now := s.opts.now()
+	clock := s.clock(now)
+	cl := clientOf(r, s.trusted)
+	if d, blocked := s.failures.blocked(cl.key, clock); blocked {
+		return s.tooMany(w, r, keyAddress, d, msgAddressBlocked)
+	}
+	wk := s.getWork()
+	defer s.putWork(wk)
+	var st authState
+	if !s.authOff {
+		if aerr := s.auth.checkHeaders(r, now.Unix(), wk, &st); aerr != nil {
+			return s.unauthorized(w, r, cl, clock, aerr)
 		}
-		if !s.tokens.match(tok) {
-			s.debug(r, "callback with an invalid token")
-			w.Header()["Www-Authenticate"] = invalidToken
-			writeJSON(w, http.StatusUnauthorized, msgBadToken)
-			return outcomeUnauthorized
+		if st.scheme == schemeNone {
+			if d, ok := s.limits.take(st.cred, clock); !ok {
+				return s.tooMany(w, r, keyCredential, d, msgRateLimited)
+			}
 		}
 	}
 	if ce := r.Header.Get("Content-Encoding"); ce != "" && ce != "identity" {
@@ -122,8 +152,6 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, start time.Tim
 		return outcomeUnavailable
 	}
 
-	wk := s.getWork()
-	defer s.putWork(wk)
 	body, err := readBody(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes), wk.body, r.ContentLength)
 	wk.body = body
 	if err != nil {
@@ -139,9 +167,48 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, start time.Tim
 		writeJSON(w, http.StatusServiceUnavailable, wk.resp)
 		return outcomeReadError
 	}
+	if st.scheme != schemeNone {
+		if aerr := s.auth.checkBody(body, wk, &st); aerr != nil {
+			return s.unauthorized(w, r, cl, clock, aerr)
+		}
+		if d, ok := s.limits.take(st.cred, clock); !ok {
+			return s.tooMany(w, r, keyCredential, d, msgRateLimited)
+		}
+	}
 
-	in := sink.Input{Body: body, ReceivedAt: start, Remote: r.RemoteAddr}
-	ferr := wk.f.Flatten(body, start, &wk.rows)
+	in := sink.Input{Body: body, ReceivedAt: start, Remote: cl.remote}
+	if st.scheme == schemeWebhook {
+		return s.deliverOnce(w, r, wk, in, &st, now)
+	}
+	return s.deliver(w, r, wk, in)
+}
+
+// deliverOnce delivers a Standard Webhooks request unless its webhook-id was answered before
+// within the tolerance; then it repeats that answer and stores nothing.
+func (s *Server) deliverOnce(w http.ResponseWriter, r *http.Request, wk *work, in sink.Input, st *authState, now time.Time) (o outcome) {
+	// The id is forgotten when its timestamp leaves the tolerance: a request carrying it is
+	// refused from then on.
+	exp := (st.wh.unix + s.auth.webhook.tolerance + 1) * int64(time.Second)
+	ans, seen, res := s.replays.begin(newReplayKey(st.cred, st.wh.id, wk.head), exp, now.UnixNano())
+	switch {
+	case seen && ans.status == 0:
+		s.unavailable(w, msgDeliveryInProgress)
+		return outcomeUnavailable
+	case seen:
+		s.debug(r, "webhook-id delivered again: answered as before, not stored", "status", ans.status)
+		w.Header()["Content-Type"] = contentTypeJSON
+		w.WriteHeader(ans.status)
+		_, _ = io.WriteString(w, ans.body)
+		return outcomeReplayed
+	}
+	o = outcomeUnavailable // what a panic in deliver amounts to: nothing was stored
+	defer func() { s.replays.finish(res, o, wk.resp) }()
+	return s.deliver(w, r, wk, in)
+}
+
+// deliver flattens the body and hands it to the pipeline, as rows or as a dead letter.
+func (s *Server) deliver(w http.ResponseWriter, r *http.Request, wk *work, in sink.Input) outcome {
+	ferr := wk.f.Flatten(in.Body, in.ReceivedAt, &wk.rows)
 	if ferr != nil {
 		return s.reject(w, r, wk, in, ferr)
 	}
@@ -151,6 +218,36 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, start time.Tim
 	wk.resp = appendAccepted(wk.resp[:0], wk.rows.Lead.CallbackID, wk.rows.Lead.LeadID)
 	writeJSON(w, http.StatusAccepted, wk.resp)
 	return outcomeAccepted
+}
+
+// unauthorized answers 401 to a request whose credentials were refused, and counts the failure
+// against its address. The log names the reason and the address, never the credential.
+func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, cl client, clock int64, aerr *authError) outcome {
+	s.failures.fail(cl.key, clock)
+	s.metrics.authFailed(aerr.reason)
+	s.debug(r, "callback refused: not authenticated", "reason", aerr.reason.String(), "client", cl.remote)
+	switch {
+	case aerr.reason == reasonMissingToken:
+		w.Header()["Www-Authenticate"] = bearerChallenge
+	case aerr.reason == reasonInvalidToken:
+		w.Header()["Www-Authenticate"] = invalidToken
+	case aerr.reason == reasonMissingCredentials:
+		w.Header()["Www-Authenticate"] = bearerOrSignature
+	default:
+		w.Header()["Www-Authenticate"] = signatureChallenge
+	}
+	writeJSON(w, http.StatusUnauthorized, aerr.msg)
+	return outcomeUnauthorized
+}
+
+// tooMany answers 429 with a Retry-After of d, rounded up to whole seconds.
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, kind keyKind, d time.Duration, msg []byte) outcome {
+	s.metrics.rateLimited(kind)
+	s.debug(r, "callback refused: rate limited", "key_kind", kind.String())
+	secs := max(int64((d+time.Second-1)/time.Second), 1)
+	w.Header()["Retry-After"] = []string{strconv.FormatInt(secs, 10)}
+	writeJSON(w, http.StatusTooManyRequests, msg)
+	return outcomeRateLimited
 }
 
 // Reason names why flatten refused a body, for the dead letter: ReasonNotJSON or
@@ -252,6 +349,10 @@ var (
 	msgStoreDown        = []byte(`{"error":"store unavailable, retry later"}`)
 	msgShuttingDown     = []byte(`{"error":"shutting down, retry later"}`)
 	msgSubmitFailed     = []byte(`{"error":"cannot store the callback, retry later"}`)
+	msgRateLimited      = []byte(`{"error":"rate limit of this credential exceeded, retry later"}`)
+	msgAddressBlocked   = []byte(`{"error":"too many failed authentications from this address, retry later"}`)
+
+	msgDeliveryInProgress = []byte(`{"error":"a delivery with this webhook-id is being handled, retry later"}`)
 )
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {

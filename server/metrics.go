@@ -26,6 +26,8 @@ const (
 	outcomeUnavailable
 	outcomeReadError
 	outcomeUnsupportedEncoding
+	outcomeRateLimited
+	outcomeReplayed
 	numOutcomes
 )
 
@@ -49,8 +51,32 @@ func (o outcome) String() string {
 		return "read_error"
 	case outcomeUnsupportedEncoding:
 		return "unsupported_encoding"
+	case outcomeRateLimited:
+		return "rate_limited"
+	case outcomeReplayed:
+		return "replayed"
 	}
 	panic("server: unknown outcome") // a broken invariant of this package, never input
+}
+
+// keyKind is what a rate limit is kept per; it is the `key_kind` label of
+// leadhouse_rate_limited_total.
+type keyKind uint8
+
+const (
+	keyCredential keyKind = iota // a token or signing secret: Options.RateLimit
+	keyAddress                   // a client address that failed to authenticate: Options.AuthFailureBurst
+	numKeyKinds
+)
+
+func (k keyKind) String() string {
+	switch k {
+	case keyCredential:
+		return "credential"
+	case keyAddress:
+		return "address"
+	}
+	panic("server: unknown key kind") // a broken invariant of this package, never input
 }
 
 // Metrics are leadhouse's Prometheus metrics, in a registry of their own (nothing is registered
@@ -63,6 +89,9 @@ type Metrics struct {
 
 	callbacks [numOutcomes]prometheus.Counter
 	durations [numOutcomes]prometheus.Observer
+
+	authFailures [numAuthReasons]prometheus.Counter
+	limited      [numKeyKinds]prometheus.Counter
 
 	rowsFlushed   *prometheus.CounterVec
 	flushDuration *prometheus.HistogramVec
@@ -89,6 +118,20 @@ func NewMetrics() *Metrics {
 		m.callbacks[o] = callbacks.WithLabelValues(o.String())
 		m.durations[o] = durations.WithLabelValues(o.String())
 	}
+	authFailures := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "leadhouse_auth_failures_total",
+		Help: "Callback requests refused with 401, by reason (missing or wrong token or signature, timestamp out of tolerance).",
+	}, []string{"reason"})
+	for r := range numAuthReasons {
+		m.authFailures[r] = authFailures.WithLabelValues(r.String())
+	}
+	limited := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "leadhouse_rate_limited_total",
+		Help: "Callback requests refused with 429, by what the limit is kept per: credential (its rate limit) or address (too many failed authentications).",
+	}, []string{"key_kind"})
+	for k := range numKeyKinds {
+		m.limited[k] = limited.WithLabelValues(k.String())
+	}
 	m.rowsFlushed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "leadhouse_rows_flushed_total",
 		Help: "Rows written to the store, by table.",
@@ -103,7 +146,7 @@ func NewMetrics() *Metrics {
 		Help: "Batches the store refused or did not answer for, by table; they stay in the write-ahead log and are retried.",
 	}, []string{"table"})
 	m.reg.MustRegister(
-		callbacks, durations, m.rowsFlushed, m.flushDuration, m.flushFailures, &m.stats,
+		callbacks, durations, authFailures, limited, m.rowsFlushed, m.flushDuration, m.flushFailures, &m.stats,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -133,17 +176,21 @@ func (m *Metrics) observe(o outcome, d time.Duration) {
 	m.durations[o].Observe(d.Seconds())
 }
 
-// bind makes the metrics read p's Stats and the server's in-flight count at every scrape.
-func (m *Metrics) bind(p Pipeline, inflight func() int) error {
-	if !m.stats.src.CompareAndSwap(nil, &statsSource{p: p, inflight: inflight}) {
+func (m *Metrics) authFailed(r authReason) { m.authFailures[r].Inc() }
+
+func (m *Metrics) rateLimited(k keyKind) { m.limited[k].Inc() }
+
+// bind makes the metrics read p's Stats and s's own gauges at every scrape.
+func (m *Metrics) bind(p Pipeline, s *Server) error {
+	if !m.stats.src.CompareAndSwap(nil, &statsSource{p: p, s: s}) {
 		return errors.New("metrics already serve another server")
 	}
 	return nil
 }
 
 type statsSource struct {
-	p        Pipeline
-	inflight func() int
+	p Pipeline
+	s *Server
 }
 
 // statsCollector exposes the pipeline's Stats. It is one collector rather than a GaugeFunc per
@@ -175,12 +222,17 @@ var (
 		"1 while callbacks are batched from the write-ahead log instead of memory (spill mode), else 0.", nil, nil)
 	descInflight = prometheus.NewDesc("leadhouse_callbacks_in_flight",
 		"Callback requests being handled now; over Options.MaxConcurrent they are answered 503.", nil, nil)
+	descTrackedAddresses = prometheus.NewDesc("leadhouse_auth_failure_addresses",
+		"Client addresses remembered because they failed to authenticate recently (bounded by Options.MaxTrackedAddresses).", nil, nil)
+	descWebhookIDs = prometheus.NewDesc("leadhouse_webhook_ids",
+		"Standard Webhooks ids remembered to answer re-deliveries without storing them twice (bounded by Options.WebhookMaxIDs).", nil, nil)
 )
 
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descBufferedRows, descBufferedBytes, descStoreErrors, descWALBacklog, descReplayed,
 		descDeadLetters, descCorrupt, descUnreadable, descSpilled, descSpilling, descInflight,
+		descTrackedAddresses, descWebhookIDs,
 	} {
 		ch <- d
 	}
@@ -206,5 +258,8 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		spilling = 1
 	}
 	ch <- prometheus.MustNewConstMetric(descSpilling, prometheus.GaugeValue, spilling)
-	ch <- prometheus.MustNewConstMetric(descInflight, prometheus.GaugeValue, float64(src.inflight()))
+	ch <- prometheus.MustNewConstMetric(descInflight, prometheus.GaugeValue, float64(src.s.inflight()))
+	now := src.s.opts.now()
+	ch <- prometheus.MustNewConstMetric(descTrackedAddresses, prometheus.GaugeValue, float64(src.s.failures.tracked(src.s.clock(now))))
+	ch <- prometheus.MustNewConstMetric(descWebhookIDs, prometheus.GaugeValue, float64(src.s.replays.remembered(now.UnixNano())))
 }

@@ -111,6 +111,10 @@ func TestMetricsExposeEveryNameWithHelp(t *testing.T) {
 		"leadhouse_callbacks_spilled_total",
 		"leadhouse_spilling",
 		"leadhouse_callbacks_in_flight",
+		"leadhouse_auth_failures_total",
+		"leadhouse_rate_limited_total",
+		"leadhouse_auth_failure_addresses",
+		"leadhouse_webhook_ids",
 		"go_goroutines",
 	} {
 		if !strings.Contains(text, "\n# HELP "+name+" ") && !strings.HasPrefix(text, "# HELP "+name+" ") {
@@ -121,6 +125,16 @@ func TestMetricsExposeEveryNameWithHelp(t *testing.T) {
 	for o := range numOutcomes {
 		if !strings.Contains(text, `leadhouse_callbacks_total{outcome="`+o.String()+`"} 0`) {
 			t.Errorf("outcome %s not exposed as 0", o)
+		}
+	}
+	for r := range numAuthReasons {
+		if !strings.Contains(text, `leadhouse_auth_failures_total{reason="`+r.String()+`"} 0`) {
+			t.Errorf("auth failure reason %s not exposed as 0", r)
+		}
+	}
+	for k := range numKeyKinds {
+		if !strings.Contains(text, `leadhouse_rate_limited_total{key_kind="`+k.String()+`"} 0`) {
+			t.Errorf("rate limit key kind %s not exposed as 0", k)
 		}
 	}
 	// The exposition parses, and the names follow Prometheus conventions.
@@ -161,7 +175,7 @@ func TestCallbackOutcomesAreCounted(t *testing.T) {
 	want := map[outcome]float64{
 		outcomeAccepted: 2, outcomeNotJSON: 1, outcomeNotCallback: 1, outcomeTooLarge: 1,
 		outcomeUnauthorized: 1, outcomeMethodNotAllowed: 1, outcomeUnavailable: 1,
-		outcomeReadError: 0, outcomeUnsupportedEncoding: 0,
+		outcomeReadError: 0, outcomeUnsupportedEncoding: 0, outcomeRateLimited: 0, outcomeReplayed: 0,
 	}
 	for o, n := range want {
 		if got := sample(t, m.Registry(), "leadhouse_callbacks_total", "outcome", o.String()); got != n {

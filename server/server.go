@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -29,18 +30,72 @@ type Pipeline interface {
 
 var _ Pipeline = (*sink.Pipeline)(nil)
 
-// Options configure a Server. The zero value of every field but Pipeline and Tokens is replaced by
-// the default stated in its comment.
+// Options configure a Server. The zero value of every field but Pipeline and the credentials is
+// replaced by the default stated in its comment.
 type Options struct {
 	// Pipeline receives every callback body, as rows or as a rejection. Required.
 	Pipeline Pipeline
+
+	// Tokens, WebhookSecrets and HMAC.Secrets are the credentials; at least one is required
+	// unless InsecureNoAuth is set. By default a request must present every kind configured: a
+	// token when Tokens are set, and a valid signature, of either scheme, when signing secrets
+	// are (see AnyCredential).
+
 	// Tokens are the accepted bearer tokens. Several may be valid at once so a token can be rotated
-	// without downtime: add the new one, move the CRM to it, remove the old one. Required unless
-	// InsecureNoAuth is set; an empty token is an error.
+	// without downtime: add the new one, move the CRM to it, remove the old one. An empty token is
+	// an error.
 	Tokens []string
-	// InsecureNoAuth accepts callbacks without a token, ignoring Tokens. For local runs and load
-	// tests only.
+	// WebhookSecrets are Standard Webhooks signing secrets, "whsec_" and the base64 of the key
+	// (see ParseWebhookSecret). A request signed by any one of them is authentic, so a secret can
+	// be rotated without downtime.
+	WebhookSecrets []string
+	// WebhookTolerance is how far a request's webhook-timestamp may be from the server's clock,
+	// either way; requests outside it get 401, so a captured request cannot be replayed later.
+	// Default 5m, the specification's.
+	WebhookTolerance time.Duration
+	// WebhookMaxIDs bounds the webhook-ids remembered. A signed request whose webhook-id (under
+	// the same secret) was answered while its timestamp is in the tolerance gets that answer
+	// again and is not stored twice; past the bound the ids closest to leaving the tolerance are
+	// forgotten first, and a re-delivery of a forgotten one is stored again (every view counts
+	// the same body once). About 200 bytes each. Default 100,000.
+	WebhookMaxIDs int
+	// HMAC configures a generic signature header for CRMs that sign the body their own way.
+	HMAC HMACOptions
+	// AnyCredential accepts a request that presents any one valid credential, a token or a
+	// signature, instead of every kind configured: for moving a CRM from tokens to signatures
+	// without downtime. A wrong credential is not rescued by a right one of the other kind
+	// unless AnyCredential is set.
+	AnyCredential bool
+	// InsecureNoAuth accepts callbacks without credentials, ignoring Tokens and signing secrets,
+	// and turns the rate limits off. For local runs and load tests only.
 	InsecureNoAuth bool
+
+	// RateLimit is how many requests per second one credential (a token or a signing secret) may
+	// send, in bursts of up to RateBurst; beyond it requests get 429 with Retry-After. It keeps a
+	// leaked credential from taking the whole server. Default 500; negative turns it off.
+	RateLimit float64
+	// RateBurst is how many requests one credential may send at once. Default 1000.
+	RateBurst int
+	// AuthFailureBurst is how many failed authentications (missing or wrong credentials) one
+	// client address may make at once; after them it may make one more every
+	// AuthFailureInterval, and until then every request from it gets 429 with Retry-After,
+	// whatever it presents, so credentials cannot be guessed at line rate. Default 10; negative
+	// turns it off.
+	AuthFailureBurst int
+	// AuthFailureInterval is how often an address may fail once more after AuthFailureBurst.
+	// Default 1m.
+	AuthFailureInterval time.Duration
+	// MaxTrackedAddresses bounds the addresses remembered for AuthFailureBurst (about 130 bytes
+	// each); past it the address closest to being forgiven is forgotten first. Default 100,000.
+	MaxTrackedAddresses int
+	// TrustedProxies are the networks of the proxies (load balancers) in front of the server.
+	// A request from one of them is taken to come from the address X-Forwarded-For names (the
+	// rightmost one that is not itself a trusted proxy), for the limits and the recorded remote
+	// address. Default none: the peer is the client, and X-Forwarded-For, which anyone can send,
+	// is ignored. Behind a proxy without this, every client shares the proxy's address, and a
+	// stranger's failed attempts block the CRM too.
+	TrustedProxies []netip.Prefix
+
 	// Metrics collects the server's and the pipeline's metrics and serves /metrics. Create it with
 	// NewMetrics before the pipeline so that its OnFlush method can be the pipeline's flush hook.
 	// Default: a new Metrics, which then sees no flushes.
@@ -79,9 +134,37 @@ type Options struct {
 	// in-flight callbacks get this long to finish before connections are closed. Default 25s,
 	// under the 30s most supervisors wait before killing.
 	ShutdownTimeout time.Duration
+
+	// now is the clock of the limits and of the webhook-timestamp check; tests set it.
+	// Default time.Now.
+	now func() time.Time
 }
 
 func (o *Options) setDefaults() {
+	if o.WebhookTolerance <= 0 {
+		o.WebhookTolerance = 5 * time.Minute
+	}
+	if o.WebhookMaxIDs <= 0 {
+		o.WebhookMaxIDs = 100_000
+	}
+	if o.RateLimit == 0 {
+		o.RateLimit = 500
+	}
+	if o.RateBurst <= 0 {
+		o.RateBurst = 1000
+	}
+	if o.AuthFailureBurst == 0 {
+		o.AuthFailureBurst = 10
+	}
+	if o.AuthFailureInterval <= 0 {
+		o.AuthFailureInterval = time.Minute
+	}
+	if o.MaxTrackedAddresses <= 0 {
+		o.MaxTrackedAddresses = 100_000
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -128,7 +211,13 @@ func (o *Options) setDefaults() {
 // A Server is safe for concurrent use.
 type Server struct {
 	opts        Options
-	tokens      tokens
+	auth        authenticator
+	authOff     bool
+	limits      *rateLimiter    // nil: no per-credential limit
+	failures    *failureLimiter // nil: no limit on failed authentications
+	replays     *replayCache    // nil: no Standard Webhooks secrets
+	trusted     []netip.Prefix
+	epoch       time.Time // the zero of the limits' clock
 	metrics     *Metrics
 	mux         *http.ServeMux
 	sem         chan struct{}
@@ -153,17 +242,13 @@ func New(opts Options) (*Server, error) {
 		draining:   make(chan struct{}),
 	}
 	s.msgTooLarge = appendError(nil, "body larger than "+strconv.FormatInt(opts.MaxBodyBytes, 10)+" bytes")
-	if !opts.InsecureNoAuth {
-		t, err := newTokens(opts.Tokens)
-		if err != nil {
-			return nil, err
-		}
-		s.tokens = t
+	if err := s.setupAuth(); err != nil {
+		return nil, err
 	}
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
-	if err := s.metrics.bind(opts.Pipeline, s.inflight); err != nil {
+	if err := s.metrics.bind(opts.Pipeline, s); err != nil {
 		return nil, err
 	}
 	s.mux = http.NewServeMux()
@@ -182,6 +267,44 @@ func (s *Server) Metrics() *Metrics { return s.metrics }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 func (s *Server) inflight() int { return len(s.sem) }
+
+// setupAuth builds the authenticator and the limits from s.opts.
+func (s *Server) setupAuth() error {
+	o := &s.opts
+	s.epoch = o.now()
+	for _, p := range o.TrustedProxies {
+		if !p.IsValid() {
+			return errors.New("trusted proxy network is not valid")
+		}
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		s.trusted = append(s.trusted, p.Masked())
+	}
+	if o.InsecureNoAuth {
+		s.authOff = true
+		return nil
+	}
+	a, err := newAuthenticator(o)
+	if err != nil {
+		return err
+	}
+	s.auth = a
+	if o.RateLimit > 0 {
+		s.limits = newRateLimiter(a.credentials, o.RateLimit, o.RateBurst)
+	}
+	if o.AuthFailureBurst > 0 {
+		s.failures = newFailureLimiter(o.AuthFailureBurst, o.AuthFailureInterval, o.MaxTrackedAddresses)
+	}
+	if a.webhook != nil {
+		s.replays = newReplayCache(o.WebhookMaxIDs)
+	}
+	return nil
+}
+
+// clock returns the limits' time: nanoseconds since New on o.now's clock (monotonic with the
+// default clock, so a step of the wall clock does not refill or drain a bucket).
+func (s *Server) clock(t time.Time) int64 { return int64(t.Sub(s.epoch)) }
 
 // NewHTTPServer returns an http.Server serving s with the timeouts and limits of s's Options.
 // ListenAndServe and Serve use it; it is exported for callers that run the listener themselves.

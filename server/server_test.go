@@ -391,7 +391,7 @@ func FuzzCallbackIsNeverLost(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	p := &fakePipeline{}
-	s := newTestServer(f, p, nil)
+	s := newTestServer(f, p, func(o *Options) { o.RateLimit = -1 })
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p.mu.Lock()
 		p.submits = p.submits[:0]

@@ -4,12 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/leadhouse/leadhouse/server"
 )
 
 // config is every setting of leadhouse, read from the environment. The README's configuration
@@ -17,8 +20,24 @@ import (
 type config struct {
 	Listen         string   `env:"LEADHOUSE_LISTEN" envDefault:":8080" help:"address the HTTP server listens on"`
 	Tokens         []string `env:"LEADHOUSE_TOKEN" envSeparator:"," help:"bearer token(s) the CRM must send; several, comma-separated, to rotate without downtime"`
-	InsecureNoAuth bool     `env:"LEADHOUSE_INSECURE_NO_AUTH" envDefault:"false" help:"accept callbacks without a token (never on the internet)"`
+	InsecureNoAuth bool     `env:"LEADHOUSE_INSECURE_NO_AUTH" envDefault:"false" help:"accept callbacks without credentials, and without rate limits (never on the internet)"`
 	DataDir        string   `env:"LEADHOUSE_DATA_DIR" envDefault:"./data" help:"directory for the write-ahead log and the embedded engine's data"`
+
+	AuthRequire      string        `env:"LEADHOUSE_AUTH_REQUIRE" envDefault:"all" help:"all: every kind of credential configured (token, signature) is required; any: one valid credential is enough (while moving a CRM from tokens to signatures)"`
+	WebhookSecrets   []string      `env:"LEADHOUSE_WEBHOOK_SECRETS" envSeparator:"," help:"Standard Webhooks signing secrets (whsec_...), comma-separated, any of which may sign; set, callbacks must be signed"`
+	WebhookTolerance time.Duration `env:"LEADHOUSE_WEBHOOK_TOLERANCE" envDefault:"5m" help:"how far webhook-timestamp may be from the server's clock, either way"`
+	WebhookMaxIDs    int           `env:"LEADHOUSE_WEBHOOK_MAX_IDS" envDefault:"100000" help:"webhook-ids remembered (about 200 bytes each) to answer re-deliveries within the tolerance without storing them twice"`
+	HMACSecrets      []string      `env:"LEADHOUSE_HMAC_SECRETS" envSeparator:"," help:"secrets of a generic HMAC signature header, comma-separated, any of which may sign; set, callbacks must be signed"`
+	HMACHeader       string        `env:"LEADHOUSE_HMAC_HEADER" envDefault:"X-Signature" help:"header holding the generic HMAC signature"`
+	HMACAlgorithm    string        `env:"LEADHOUSE_HMAC_ALGORITHM" envDefault:"sha256" help:"hash of the generic HMAC: sha1, sha256, sha384 or sha512"`
+	HMACEncoding     string        `env:"LEADHOUSE_HMAC_ENCODING" envDefault:"hex" help:"how the generic header writes the digest: hex or base64"`
+	HMACPrefix       string        `env:"LEADHOUSE_HMAC_PREFIX" help:"text before the digest in the generic header, such as sha256="`
+
+	RateLimit           float64       `env:"LEADHOUSE_RATE_LIMIT" envDefault:"500" help:"requests per second one credential (token or signing secret) may send; more get 429; 0 turns it off"`
+	RateBurst           int           `env:"LEADHOUSE_RATE_BURST" envDefault:"1000" help:"requests one credential may send at once above LEADHOUSE_RATE_LIMIT"`
+	AuthFailureBurst    int           `env:"LEADHOUSE_AUTH_FAILURE_BURST" envDefault:"10" help:"failed authentications one client address may make at once before it gets 429; 0 turns it off"`
+	AuthFailureInterval time.Duration `env:"LEADHOUSE_AUTH_FAILURE_INTERVAL" envDefault:"1m" help:"after LEADHOUSE_AUTH_FAILURE_BURST, an address may fail once more per interval"`
+	TrustedProxies      []string      `env:"LEADHOUSE_TRUSTED_PROXIES" envSeparator:"," help:"addresses or networks (CIDR) of the load balancers in front, whose X-Forwarded-For names the client; empty: the peer is the client"`
 
 	ClickHouseAddr        []string `env:"LEADHOUSE_CLICKHOUSE_ADDR" envSeparator:"," help:"HTTP interface of a ClickHouse server: host:port (port 8123) or http(s):// URL, several comma-separated for failover; empty runs the embedded engine as a child process"`
 	ClickHouseDatabase    string   `env:"LEADHOUSE_CLICKHOUSE_DATABASE" envDefault:"leadhouse" help:"database holding leadhouse's tables and views"`
@@ -105,6 +124,10 @@ func (c *config) validate() error {
 		{"LEADHOUSE_WAL_SYNC_INTERVAL", int64(c.WALSyncInterval)},
 		{"LEADHOUSE_WAL_MAX_BYTES", int64(c.WALMaxBytes)},
 		{"LEADHOUSE_SHUTDOWN_TIMEOUT", int64(c.ShutdownTimeout)},
+		{"LEADHOUSE_WEBHOOK_TOLERANCE", int64(c.WebhookTolerance)},
+		{"LEADHOUSE_WEBHOOK_MAX_IDS", int64(c.WebhookMaxIDs)},
+		{"LEADHOUSE_RATE_BURST", int64(c.RateBurst)},
+		{"LEADHOUSE_AUTH_FAILURE_INTERVAL", int64(c.AuthFailureInterval)},
 	}
 	for _, p := range positive {
 		if p.v <= 0 {
@@ -114,20 +137,79 @@ func (c *config) validate() error {
 	if c.DataDir == "" {
 		return errors.New("LEADHOUSE_DATA_DIR: expected a directory path")
 	}
-	var tokens []string
-	for _, t := range c.Tokens {
-		if t = strings.TrimSpace(t); t != "" {
-			tokens = append(tokens, t)
+	c.Tokens = trimList(c.Tokens)
+	return c.validateTrust()
+}
+
+// validateTrust checks the settings of signatures and abuse limits.
+func (c *config) validateTrust() error {
+	switch c.AuthRequire {
+	case "all", "any":
+	default:
+		return fmt.Errorf("LEADHOUSE_AUTH_REQUIRE=%q: expected all or any", c.AuthRequire)
+	}
+	c.WebhookSecrets = trimList(c.WebhookSecrets)
+	for i, s := range c.WebhookSecrets {
+		if _, err := server.ParseWebhookSecret(s); err != nil {
+			return fmt.Errorf("LEADHOUSE_WEBHOOK_SECRETS: secret %d: %w", i+1, err)
 		}
 	}
-	c.Tokens = tokens
-	return nil
+	c.HMACSecrets = trimList(c.HMACSecrets)
+	switch c.HMACAlgorithm {
+	case "sha1", "sha256", "sha384", "sha512":
+	default:
+		return fmt.Errorf("LEADHOUSE_HMAC_ALGORITHM=%q: expected sha1, sha256, sha384 or sha512", c.HMACAlgorithm)
+	}
+	switch c.HMACEncoding {
+	case "hex", "base64":
+	default:
+		return fmt.Errorf("LEADHOUSE_HMAC_ENCODING=%q: expected hex or base64", c.HMACEncoding)
+	}
+	if c.HMACHeader == "" || strings.ContainsAny(c.HMACHeader, " :\t") {
+		return fmt.Errorf("LEADHOUSE_HMAC_HEADER=%q: expected a header name such as X-Signature", c.HMACHeader)
+	}
+	if c.RateLimit < 0 {
+		return errors.New("LEADHOUSE_RATE_LIMIT: expected requests per second, or 0 for no limit")
+	}
+	if c.AuthFailureBurst < 0 {
+		return errors.New("LEADHOUSE_AUTH_FAILURE_BURST: expected a number of attempts, or 0 for no limit")
+	}
+	_, err := c.trustedProxies()
+	return err
+}
+
+// trustedProxies parses LEADHOUSE_TRUSTED_PROXIES: networks, or addresses standing for themselves.
+func (c *config) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range trimList(c.TrustedProxies) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("LEADHOUSE_TRUSTED_PROXIES: %q: expected an address or a network such as 10.0.0.0/8", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// trimList drops the spaces around the items of a comma-separated list, and empty items.
+func trimList(items []string) []string {
+	var out []string
+	for _, t := range items {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // requireAuth is checked by serve only: other subcommands need no token.
 func (c *config) requireAuth() error {
-	if len(c.Tokens) == 0 && !c.InsecureNoAuth {
-		return errors.New("LEADHOUSE_TOKEN: expected at least one token (or LEADHOUSE_INSECURE_NO_AUTH=true for a private network)")
+	if len(c.Tokens) == 0 && len(c.WebhookSecrets) == 0 && len(c.HMACSecrets) == 0 && !c.InsecureNoAuth {
+		return errors.New("LEADHOUSE_TOKEN: expected at least one token, or signing secrets in LEADHOUSE_WEBHOOK_SECRETS or LEADHOUSE_HMAC_SECRETS (or LEADHOUSE_INSECURE_NO_AUTH=true for a private network)")
 	}
 	for _, t := range c.Tokens {
 		if len(t) < 8 {
@@ -166,6 +248,8 @@ func expectation(t reflect.Type) string {
 		return "true or false"
 	case reflect.TypeFor[int]():
 		return "a whole number"
+	case reflect.TypeFor[float64]():
+		return "a number such as 0.5 or 500"
 	}
 	return "a " + t.String()
 }

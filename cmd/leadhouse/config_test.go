@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/netip"
 	"os"
 	"reflect"
 	"strings"
@@ -35,6 +36,19 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"LEADHOUSE_LOG_FORMAT": "xml"}, "LEADHOUSE_LOG_FORMAT=\"xml\""},
 		{map[string]string{"LEADHOUSE_LOG_LEVEL": "loud"}, "LEADHOUSE_LOG_LEVEL=\"loud\""},
 		{map[string]string{"LEADHOUSE_MAX_CONCURRENT": "0"}, "LEADHOUSE_MAX_CONCURRENT: expected a value greater than zero"},
+		{map[string]string{"LEADHOUSE_AUTH_REQUIRE": "some"}, "LEADHOUSE_AUTH_REQUIRE=\"some\": expected all or any"},
+		{map[string]string{"LEADHOUSE_WEBHOOK_SECRETS": "whsec_c2hvcnQ="}, "LEADHOUSE_WEBHOOK_SECRETS: secret 1: webhook secret holds 5 bytes"},
+		{map[string]string{"LEADHOUSE_WEBHOOK_SECRETS": "not a secret"}, "LEADHOUSE_WEBHOOK_SECRETS: secret 1"},
+		{map[string]string{"LEADHOUSE_WEBHOOK_TOLERANCE": "0s"}, "LEADHOUSE_WEBHOOK_TOLERANCE: expected a value greater than zero"},
+		{map[string]string{"LEADHOUSE_HMAC_ALGORITHM": "md5"}, "LEADHOUSE_HMAC_ALGORITHM=\"md5\": expected sha1, sha256, sha384 or sha512"},
+		{map[string]string{"LEADHOUSE_HMAC_ENCODING": "base32"}, "LEADHOUSE_HMAC_ENCODING=\"base32\": expected hex or base64"},
+		{map[string]string{"LEADHOUSE_HMAC_HEADER": "X Signature"}, "LEADHOUSE_HMAC_HEADER"},
+		{map[string]string{"LEADHOUSE_RATE_LIMIT": "fast"}, "LEADHOUSE_RATE_LIMIT: expected a number"},
+		{map[string]string{"LEADHOUSE_RATE_LIMIT": "-1"}, "LEADHOUSE_RATE_LIMIT: expected requests per second"},
+		{map[string]string{"LEADHOUSE_RATE_BURST": "0"}, "LEADHOUSE_RATE_BURST: expected a value greater than zero"},
+		{map[string]string{"LEADHOUSE_AUTH_FAILURE_BURST": "-3"}, "LEADHOUSE_AUTH_FAILURE_BURST: expected a number of attempts"},
+		{map[string]string{"LEADHOUSE_AUTH_FAILURE_INTERVAL": "often"}, "LEADHOUSE_AUTH_FAILURE_INTERVAL: expected a duration"},
+		{map[string]string{"LEADHOUSE_TRUSTED_PROXIES": "10.0.0.0/8,lb.internal"}, "LEADHOUSE_TRUSTED_PROXIES: \"lb.internal\": expected an address or a network"},
 	}
 	for _, c := range cases {
 		_, err := loadConfig(c.env)
@@ -55,6 +69,54 @@ func TestTokensAreTrimmedAndRotatable(t *testing.T) {
 	c, _ = loadConfig(map[string]string{"LEADHOUSE_TOKEN": "short"})
 	if err := c.requireAuth(); err == nil {
 		t.Error("a 5-character token was accepted")
+	}
+}
+
+func TestTrustConfigDefaults(t *testing.T) {
+	c, err := loadConfig(map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AuthRequire != "all" || c.WebhookTolerance != 5*time.Minute || c.WebhookMaxIDs != 100000 ||
+		c.HMACHeader != "X-Signature" || c.HMACAlgorithm != "sha256" || c.HMACEncoding != "hex" || c.HMACPrefix != "" ||
+		c.RateLimit != 500 || c.RateBurst != 1000 || c.AuthFailureBurst != 10 || c.AuthFailureInterval != time.Minute ||
+		len(c.TrustedProxies) != 0 {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestSigningSecretsAloneSatisfyAuth(t *testing.T) {
+	for name, env := range map[string]map[string]string{
+		"webhook secrets": {"LEADHOUSE_WEBHOOK_SECRETS": " whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw , "},
+		"hmac secrets":    {"LEADHOUSE_HMAC_SECRETS": "crm-secret-1,crm-secret-2"},
+	} {
+		c, err := loadConfig(env)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := c.requireAuth(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	c, _ := loadConfig(map[string]string{"LEADHOUSE_WEBHOOK_SECRETS": " whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw , "})
+	if !reflect.DeepEqual(c.WebhookSecrets, []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}) {
+		t.Errorf("webhook secrets = %q, want one, trimmed", c.WebhookSecrets)
+	}
+}
+
+func TestTrustedProxiesTakeAddressesAndNetworks(t *testing.T) {
+	c, err := loadConfig(map[string]string{"LEADHOUSE_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.10 ,fd00::/8,2001:db8::1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.trustedProxies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.10/32"),
+		netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("2001:db8::1/128")}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("trusted proxies %v, want %v", got, want)
 	}
 }
 

@@ -53,7 +53,8 @@ func TestCrashLoopLosesNothingAcknowledged(t *testing.T) {
 	}
 
 	for round := 0; round <= kills; round++ {
-		inst := start(t, bin, serveEnv(dataDir, "LEADHOUSE_FLUSH_INTERVAL=50ms", "LEADHOUSE_BATCH_MAX_ROWS=2000"))
+		// One token carries all the load: its rate limit would refuse part of it.
+		inst := start(t, bin, serveEnv(dataDir, "LEADHOUSE_FLUSH_INTERVAL=50ms", "LEADHOUSE_BATCH_MAX_ROWS=2000", "LEADHOUSE_RATE_LIMIT=0"))
 		stopLoad := make(chan struct{})
 		var wg sync.WaitGroup
 		for range clients {

@@ -30,6 +30,10 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 	if cfg.InsecureNoAuth {
 		log.Warn("authentication is off (LEADHOUSE_INSECURE_NO_AUTH=true): anyone who reaches the port can post callbacks")
 	}
+	trusted, err := cfg.trustedProxies()
+	if err != nil {
+		return err
+	}
 	limitGoMemory(cfg, log)
 	wh, err := openMigrated(ctx, cfg, log)
 	if err != nil {
@@ -53,14 +57,30 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 	defer closeWAL()
 
 	srv, err := server.New(server.Options{
-		Pipeline:       pipe,
-		Tokens:         cfg.Tokens,
-		InsecureNoAuth: cfg.InsecureNoAuth,
-		Metrics:        metrics,
-		Logger:         log,
-		Addr:           cfg.Listen,
-		MaxBodyBytes:   int64(cfg.MaxBodyBytes),
-		MaxConcurrent:  cfg.MaxConcurrent,
+		Pipeline:         pipe,
+		Tokens:           cfg.Tokens,
+		WebhookSecrets:   cfg.WebhookSecrets,
+		WebhookTolerance: cfg.WebhookTolerance,
+		WebhookMaxIDs:    cfg.WebhookMaxIDs,
+		HMAC: server.HMACOptions{
+			Secrets:   cfg.HMACSecrets,
+			Header:    cfg.HMACHeader,
+			Algorithm: cfg.HMACAlgorithm,
+			Encoding:  cfg.HMACEncoding,
+			Prefix:    cfg.HMACPrefix,
+		},
+		AnyCredential:       cfg.AuthRequire == "any",
+		InsecureNoAuth:      cfg.InsecureNoAuth,
+		RateLimit:           offIfZero(cfg.RateLimit),
+		RateBurst:           cfg.RateBurst,
+		AuthFailureBurst:    int(offIfZero(float64(cfg.AuthFailureBurst))),
+		AuthFailureInterval: cfg.AuthFailureInterval,
+		TrustedProxies:      trusted,
+		Metrics:             metrics,
+		Logger:              log,
+		Addr:                cfg.Listen,
+		MaxBodyBytes:        int64(cfg.MaxBodyBytes),
+		MaxConcurrent:       cfg.MaxConcurrent,
 		// A third of the shutdown time for requests in flight, the rest to flush (below).
 		ShutdownTimeout: cfg.ShutdownTimeout / 3,
 	})
@@ -82,6 +102,11 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 		closePipeline(ctx, pipe, cfg.ShutdownTimeout)
 		return fmt.Errorf("LEADHOUSE_LISTEN=%q: %w", cfg.Listen, err)
 	}
+	if !cfg.InsecureNoAuth {
+		// Counts only: the log never holds a credential.
+		log.Info("authentication", "tokens", len(cfg.Tokens), "webhook_secrets", len(cfg.WebhookSecrets),
+			"hmac_secrets", len(cfg.HMACSecrets), "require", cfg.AuthRequire, "trusted_proxies", len(trusted))
+	}
 	log.Info("serving callbacks", "addr", ln.Addr().String(), "endpoint", "POST /v1/callbacks", "wal_sync", cfg.WALSync)
 	serveErr := srv.Serve(ctx, ln)
 
@@ -97,6 +122,14 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	log.Info("stopped cleanly")
 	return nil
+}
+
+// offIfZero maps a limit's "0 turns it off" in the environment to server.Options' negative.
+func offIfZero(v float64) float64 {
+	if v == 0 {
+		return -1
+	}
+	return v
 }
 
 // startPipeline opens the write-ahead log and starts the pipeline that replays it and batches
