@@ -33,8 +33,8 @@ type Config struct {
 	// Database is the database the analyst user may read. Default "leadhouse".
 	Database string
 	// Password is the password of the user leadhouse writes as (User). Empty: a random one,
-	// generated on first use and kept in DataDir/engine/leadhouse.password, readable by its
-	// owner only, where other leadhouse commands on the same data directory find it.
+	// generated on first use. Either is kept in DataDir/engine/leadhouse.password, readable by
+	// its owner only, where other leadhouse commands on the same data directory find it.
 	Password string
 	// AnalystPassword enables the read-only analyst user (AnalystUser) with this password.
 	// Empty: no analyst user.
@@ -159,9 +159,16 @@ func (c *Config) logDir() string { return filepath.Join(c.ConfigDir(), "log") }
 
 func (c *Config) passwordFile() string { return filepath.Join(c.ConfigDir(), "leadhouse.password") }
 
-// password returns c.Password, or the generated one kept in passwordFile.
+// password returns c.Password, or the generated one kept in passwordFile; either way it is in
+// passwordFile afterwards, for other commands on the data directory.
 func (c *Config) password() (string, error) {
 	if c.Password != "" {
+		if b, err := os.ReadFile(c.passwordFile()); err == nil && strings.TrimSpace(string(b)) == c.Password {
+			return c.Password, nil
+		}
+		if err := writeFileAtomic(c.passwordFile(), []byte(c.Password+"\n"), 0o600); err != nil {
+			return "", fmt.Errorf("engine credentials: %w", err)
+		}
 		return c.Password, nil
 	}
 	if b, err := os.ReadFile(c.passwordFile()); err == nil {

@@ -106,20 +106,30 @@ type process struct {
 // a port is taken, the data directory is held by another engine beyond LockWait); later deaths
 // are restarted. ctx bounds the first start only.
 func Start(ctx context.Context, opts Options) (*Supervisor, error) {
-	if err := opts.setDefaults(); err != nil {
-		return nil, err
-	}
-	files, err := opts.Config.Write()
+	s, err := newSupervisor(opts)
 	if err != nil {
 		return nil, err
 	}
-	s := &Supervisor{opts: opts, files: files, stop: make(chan struct{}), done: make(chan struct{})}
 	p, err := s.launch(ctx)
 	if err != nil {
 		return nil, err
 	}
 	s.proc = p
 	go s.supervise(p)
+	return s, nil
+}
+
+// Launch is Start without waiting: it writes the engine's configuration and returns, and the
+// engine is started, and restarted with backoff until it serves, in the background; Err reports
+// ErrDown until then. Only what no retry can mend is an error here: the configuration, a missing
+// engine library.
+func Launch(opts Options) (*Supervisor, error) {
+	s, err := newSupervisor(opts)
+	if err != nil {
+		return nil, err
+	}
+	s.err = fmt.Errorf("%w: starting", ErrDown)
+	go s.supervise(nil)
 	return s, nil
 }
 
@@ -199,44 +209,64 @@ func (s *Supervisor) Stop(ctx context.Context) error {
 	return nil
 }
 
-// supervise waits for the engine process p to end and restarts it until Stop. It owns every
-// process it starts and waits for the last one before it returns.
+func newSupervisor(opts Options) (*Supervisor, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	if _, err := FindLibrary(); err != nil {
+		return nil, err
+	}
+	files, err := opts.Config.Write()
+	if err != nil {
+		return nil, err
+	}
+	return &Supervisor{opts: opts, files: files, stop: make(chan struct{}), done: make(chan struct{})}, nil
+}
+
+// supervise waits for the engine process p to end and restarts it until Stop; with p nil it
+// starts it first. It owns every process it starts and waits for the last one before it returns.
 func (s *Supervisor) supervise(p *process) {
 	defer close(s.done)
 	defer removeState(s.opts.Config.ConfigDir())
 	backoff := s.opts.RestartMin
 	for {
-		select {
-		case <-s.stop:
-			s.shutdown(p)
-			return
-		case <-p.exited:
-		}
-		// An engine that served for a while is restarted quickly; one that keeps dying soon
-		// after it starts, ever more slowly.
-		if time.Since(p.started) > time.Minute {
-			backoff = s.opts.RestartMin
-		}
-		died := time.Now()
-		s.down(fmt.Errorf("%w: process %d exited (%v)%s", ErrDown, p.cmd.Process.Pid, p.err, p.output.suffix()))
-		s.opts.Logger.Error("engine process died; restarting it", "pid", p.cmd.Process.Pid, "err", p.err, "output", p.output.String())
-		for {
-			sleep := backoff/2 + rand.N(backoff/2+1)
-			backoff = min(2*backoff, s.opts.RestartMax)
-			t := time.NewTimer(sleep)
+		if p != nil {
 			select {
 			case <-s.stop:
-				t.Stop()
+				s.shutdown(p)
 				return
-			case <-t.C:
+			case <-p.exited:
+			}
+			// An engine that served for a while is restarted quickly; one that keeps dying
+			// soon after it starts, ever more slowly.
+			if time.Since(p.started) > time.Minute {
+				backoff = s.opts.RestartMin
+			}
+			s.down(fmt.Errorf("%w: process %d exited (%v)%s", ErrDown, p.cmd.Process.Pid, p.err, p.output.suffix()))
+			s.opts.Logger.Error("engine process died; restarting it", "pid", p.cmd.Process.Pid, "err", p.err, "output", p.output.String())
+		}
+		down := time.Now()
+		for first := p == nil; ; first = false {
+			if !first {
+				sleep := backoff/2 + rand.N(backoff/2+1)
+				backoff = min(2*backoff, s.opts.RestartMax)
+				t := time.NewTimer(sleep)
+				select {
+				case <-s.stop:
+					t.Stop()
+					return
+				case <-t.C:
+				}
 			}
 			np, err := s.launchUnlessStopped()
 			if err == nil {
-				p = np
 				s.mu.Lock()
-				s.proc = p
+				s.proc = np
 				s.mu.Unlock()
-				s.opts.Logger.Info("engine restarted", "pid", p.cmd.Process.Pid, "down_for", time.Since(died).Round(time.Millisecond))
+				if p != nil {
+					s.opts.Logger.Info("engine restarted", "pid", np.cmd.Process.Pid, "down_for", time.Since(down).Round(time.Millisecond))
+				}
+				p = np
 				break
 			}
 			select {
@@ -244,8 +274,8 @@ func (s *Supervisor) supervise(p *process) {
 				return
 			default:
 			}
-			s.down(fmt.Errorf("%w: restart failed: %w", ErrDown, err))
-			s.opts.Logger.Error("cannot restart the engine", "err", err, "next_attempt_within", backoff)
+			s.down(fmt.Errorf("%w: start failed: %w", ErrDown, err))
+			s.opts.Logger.Error("cannot start the engine", "err", err, "next_attempt_within", backoff)
 		}
 	}
 }

@@ -216,6 +216,8 @@ var (
 		"Stretches of the write-ahead log that were not valid records (kept as dead letters).", nil, nil)
 	descUnreadable = prometheus.NewDesc("leadhouse_wal_unreadable_bodies_total",
 		"Raw bodies the write-ahead log did not give back intact when their batch was written (a damaged disk); their rows were stored without them.", nil, nil)
+	descRejected = prometheus.NewDesc("leadhouse_store_rejected_callbacks_total",
+		"Callbacks whose rows the store refused (a value it cannot convert, a violated constraint), found by splitting the batch, and kept as dead letters with the store's error.", nil, nil)
 	descSpilled = prometheus.NewDesc("leadhouse_callbacks_spilled_total",
 		"Acknowledged callbacks left in the write-ahead log for the replayer because memory was full or the pipeline was recovering.", nil, nil)
 	descSpilling = prometheus.NewDesc("leadhouse_spilling",
@@ -231,7 +233,7 @@ var (
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descBufferedRows, descBufferedBytes, descStoreErrors, descWALBacklog, descReplayed,
-		descDeadLetters, descCorrupt, descUnreadable, descSpilled, descSpilling, descInflight,
+		descDeadLetters, descCorrupt, descUnreadable, descRejected, descSpilled, descSpilling, descInflight,
 		descTrackedAddresses, descWebhookIDs,
 	} {
 		ch <- d
@@ -252,6 +254,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descDeadLetters, prometheus.CounterValue, float64(st.DeadLetters))
 	ch <- prometheus.MustNewConstMetric(descCorrupt, prometheus.CounterValue, float64(st.CorruptRecords))
 	ch <- prometheus.MustNewConstMetric(descUnreadable, prometheus.CounterValue, float64(st.UnreadableBodies))
+	ch <- prometheus.MustNewConstMetric(descRejected, prometheus.CounterValue, float64(st.RejectedCallbacks))
 	ch <- prometheus.MustNewConstMetric(descSpilled, prometheus.CounterValue, float64(st.Spilled))
 	spilling := 0.0
 	if st.Mode == sink.ModeSpill {

@@ -66,13 +66,21 @@ type generation struct {
 	// concurrent Submits race for the lock.
 	positions []wal.Position
 	started   time.Time // when the first record was added
-	// handedOn lists records whose damaged raw body became a dead letter in a later generation:
-	// that generation completes them, so that no commit passes them before the dead letter is
-	// stored. Written by the lead_updates insert, read by finish after the flush.
+	// handedOn lists records that became dead letters in a later generation (a damaged raw
+	// body, a callback the store rejected): that generation completes them, so that no commit
+	// passes them before the dead letter is stored. Written under Pipeline.mu by the inserts,
+	// read by finish after the flush.
 	handedOn []wal.Position
 	// replayedMax is the highest position the replayer added, if hasReplayed.
 	replayedMax wal.Position
 	hasReplayed bool
+	// note is the generation's batch note, if noted: finish marks it stored.
+	note  wal.BatchID
+	noted bool
+	// leads finds a callback's records when a batch of the generation is rejected;
+	// deadLettered, under Pipeline.mu, lists the records it then kept as dead letters.
+	leads        leadIndex
+	deadLettered map[wal.Position]bool
 }
 
 type genTable struct {
@@ -108,7 +116,11 @@ type genTable struct {
 	// in the batch itself. See addRows.
 	refs      []wal.Position
 	chunkRefs [][]wal.Position
-	refMem    atomic.Int64 // what refs and chunkRefs hold, for bytes
+	// pos and chunkPos are, like refs and chunkRefs, each lead_updates row's record: whose body
+	// a rejected row's dead letter keeps (see rejected.go).
+	pos      []wal.Position
+	chunkPos [][]wal.Position
+	refMem   atomic.Int64 // what refs, chunkRefs, pos and chunkPos hold, for bytes
 }
 
 // rawColumn is the index of lead_updates.raw, the callback body.
@@ -378,6 +390,8 @@ func (g *generation) seal(i int, learn bool) {
 	if i == tLeads {
 		t.chunkRefs = append(t.chunkRefs, t.refs)
 		t.refs = make([]wal.Position, 0, cap(t.refs))
+		t.chunkPos = append(t.chunkPos, t.pos)
+		t.pos = make([]wal.Position, 0, cap(t.pos))
 	}
 	t.pending = 0
 	t.reserve = true
@@ -451,7 +465,8 @@ func (g *generation) addRows(pos wal.Position, h uint64, rows *schema.Rows, body
 	lead.Raw = raw
 	t := &g.tables[tLeads]
 	t.refs = append(t.refs, ref)
-	t.refMem.Add(refBytes)
+	t.pos = append(t.pos, pos)
+	t.refMem.Add(2 * refBytes)
 	g.counted(tLeads, pos, h, 1)
 	addTable(g, tEvents, pos, h, rows.Events)
 	addTable(g, tNotes, pos, h, rows.Notes)
@@ -584,7 +599,7 @@ func (t *genTable) releaseChunks() {
 	for _, c := range t.chunks {
 		c.Release()
 	}
-	t.chunks, t.chunkRefs, t.refs = nil, nil, nil
+	t.chunks, t.chunkRefs, t.refs, t.chunkPos, t.pos = nil, nil, nil, nil, nil
 	t.refMem.Store(0)
 }
 

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -292,4 +293,131 @@ func appendRows(m map[*schema.Table]*array.RecordBuilder, r *schema.Rows) {
 	schema.Append(schema.Dispositions, get(schema.Dispositions), r.Dispositions)
 	schema.Append(schema.Transitions, get(schema.Transitions), r.Transitions)
 	schema.Append(schema.BookingDocs, get(schema.BookingDocs), r.BookingDocs)
+}
+
+// TestCrashedBatchIsWrittenAgainUnderItsOwnTokens crashes the pipeline after the engine took the
+// lead_updates batch of its second generation, which the flush interval cut while four clients
+// were submitting, so that no rule could have told where it would end. The restarted pipeline
+// rebuilds that generation from the batch note the first one wrote before inserting it, and the
+// engine drops what it already had: no table holds a second copy of any row, although the crash
+// came between the inserts of one generation's tables.
+func TestCrashedBatchIsWrittenAgainUnderItsOwnTokens(t *testing.T) {
+	store := engineStore(t)
+	// n callbacks before the crash; the last `after` of them reach the pipeline while its second
+	// generation is being written, so that the log holds records after that generation's too.
+	const n, after = 90, 10
+	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	bodies := make([][]byte, n)
+	for i := range bodies {
+		bodies[i] = fixture(t, 8_000_000+i)
+	}
+	var p *sink.Pipeline
+	submit := func(fl *flatten.Flattener, body []byte) error {
+		var rows schema.Rows
+		if err := fl.Flatten(body, at, &rows); err != nil {
+			return err
+		}
+		_, err := p.Submit(context.Background(), sink.Input{Body: body, ReceivedAt: at}, sink.Decoded{Rows: &rows})
+		return err
+	}
+	one, err := flatten.Flatten(bodies[0], at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perCallback := map[string]int{"lead_updates": 1, "events": len(one.Events), "notes": len(one.Notes),
+		"calls": len(one.Calls), "dispositions": len(one.Dispositions),
+		"status_transitions": len(one.Transitions), "booking_docs": len(one.BookingDocs)}
+	opts := sink.Options{
+		Decode:        flatten.New().Flatten,
+		Reason:        flattenReason,
+		FlushInterval: 15 * time.Millisecond,
+		RetryMin:      time.Millisecond,
+		RetryMax:      10 * time.Millisecond,
+	}
+	dir := t.TempDir()
+	tracker := &wal.Tracker{}
+	log, err := wal.Open(wal.Options{Dir: dir, Tracker: tracker, Sync: wal.SyncInterval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	ctx, crash := context.WithCancel(context.Background())
+	defer crash()
+	submitted := make(chan struct{})
+	crashed := make(chan string, 1)
+	leadInserts := 0
+	hooked := hookStore{Store: store, after: func(tbl *schema.Table, err error) {
+		if tbl != schema.LeadUpdates || err != nil || len(crashed) > 0 {
+			return
+		}
+		if leadInserts++; leadInserts == 2 {
+			<-submitted
+			fl := flatten.New()
+			for _, b := range bodies[n-after:] {
+				if err := submit(fl, b); err != nil {
+					t.Error(err)
+				}
+			}
+			d := t.TempDir()
+			snapshot(t, dir, d)
+			crash()
+			crashed <- d
+		}
+	}}
+	p, err = sink.New(hooked, log, tracker, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "live mode", func() bool { return p.Stats().Mode == sink.ModeLive })
+	var wg sync.WaitGroup
+	for c := range 4 {
+		wg.Go(func() {
+			fl := flatten.New()
+			for i := c; i < n-after; i += 4 {
+				if err := submit(fl, bodies[i]); err != nil {
+					t.Error(err)
+					return
+				}
+				time.Sleep(time.Millisecond) // spread the callbacks over several generations
+			}
+		})
+	}
+	wg.Wait()
+	close(submitted)
+	snap := <-crashed
+	p.Close(context.Background())
+
+	tracker2 := &wal.Tracker{}
+	log2, err := wal.Open(wal.Options{Dir: snap, Tracker: tracker2, Sync: wal.SyncInterval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log2.Close()
+	if len(log2.NotedBatches()) == 0 {
+		t.Fatal("the crashed pipeline left no batch note")
+	}
+	opts.Decode = flatten.New().Flatten
+	p2, err := sink.New(store, log2, tracker2, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p2.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	closeCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := p2.Close(closeCtx); err != nil {
+		t.Fatal(err)
+	}
+	for table, k := range perCallback {
+		if got, want := queryInt(t, store, "SELECT count() FROM "+table), n*k; got != want {
+			t.Errorf("%s holds %d rows, want %d: %d callbacks of %d rows, each once", table, got, want, n, k)
+		}
+	}
+	if got := queryInt(t, store, "SELECT uniqExact(callback_id) FROM lead_updates"); got != n {
+		t.Errorf("lead_updates holds %d callbacks, want %d", got, n)
+	}
 }

@@ -21,6 +21,19 @@ func (p *Pipeline) flushLoop(ctx context.Context) {
 	timer.Stop()
 	for {
 		p.mu.Lock()
+		if len(p.ready) > 0 {
+			// A generation rebuilt from a batch note of the previous process goes first.
+			g := p.ready[0]
+			p.ready = p.ready[1:]
+			g.freeze()
+			p.flushing = g
+			p.mu.Unlock()
+			if err := p.flush(ctx, g); err != nil {
+				return
+			}
+			p.finish(g)
+			continue
+		}
 		g := p.fill
 		draining := isClosed(p.drain)
 		if g.records == 0 {
@@ -56,6 +69,14 @@ func (p *Pipeline) flushLoop(ctx context.Context) {
 		p.fill, p.flushing = newGeneration(p.pool, &p.hints), g
 		p.mu.Unlock()
 
+		// The batch's records are noted before anything of it reaches the store: should this
+		// process die while it writes, the next batches them again the same way, under the same
+		// tokens, and the store drops what it already has.
+		if id, err := p.log.NoteBatch(g.positions); err != nil {
+			p.opts.Logger.Warn("cannot note a batch in the write-ahead log: after a crash, it may be stored twice", "err", err)
+		} else {
+			g.note, g.noted = id, true
+		}
 		if err := p.flush(ctx, g); err != nil {
 			return // ctx ended: the generation's records stay uncommitted in the log
 		}
@@ -96,7 +117,11 @@ func (p *Pipeline) flush(ctx context.Context, g *generation) error {
 				return
 			}
 			t.stored = true
-			t.releaseChunks()
+			// lead_updates' chunks stay until the generation is done: should another table's
+			// batch be rejected, they tell which records its callbacks are (rejected.go).
+			if i != tLeads {
+				t.releaseChunks()
+			}
 			p.mu.Lock()
 			p.rowsFlushed[i] += int64(t.rows)
 			p.mu.Unlock()
@@ -140,6 +165,21 @@ func (p *Pipeline) insert(ctx context.Context, g *generation, i int) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if errors.Is(err, ErrRejected) && !p.isHalted(i) {
+			berr := p.bisect(ctx, g, i, batch, token, err)
+			if berr == nil {
+				p.storeSucceeded(i)
+				return nil
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errors.Is(berr, errHalted) {
+				p.halt(i, err)
+			} else {
+				err = berr
+			}
+		}
 		p.storeFailed(i, err)
 		var sleep time.Duration
 		if backoff > 0 {
@@ -156,6 +196,27 @@ func (p *Pipeline) insert(ctx context.Context, g *generation, i int) error {
 		}
 		backoff = min(2*backoff, p.opts.RetryMax)
 	}
+}
+
+// halt stops looking for rejected callbacks in table i's batches: the store rejected every row of
+// too many batches in a row, which is the table's fault (altered under leadhouse), not the
+// callbacks'. The batch is retried as it is, holding the backlog in the write-ahead log, until
+// the store takes it: once the operator mends the table, writes resume by themselves.
+func (p *Pipeline) halt(i int, err error) {
+	p.mu.Lock()
+	first := p.halted[i] == nil
+	p.halted[i] = err
+	p.mu.Unlock()
+	if first {
+		p.opts.Logger.Error("the store rejects every row of "+tables[i].Name+": writes to it are held back until the table takes them again",
+			"table", tables[i].Name, "batches_rejected_in_a_row", p.opts.MaxRejectedBatches, "err", err)
+	}
+}
+
+func (p *Pipeline) isHalted(i int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.halted[i] != nil
 }
 
 // bodyReader returns how g's lead_updates insert reads raw bodies back from the log, across its
@@ -178,9 +239,7 @@ func (p *Pipeline) bodyReader(g *generation) (read func(wal.Position) ([]byte, e
 		}
 		if !lost[pos] {
 			lost[pos] = true
-			if p.bodyUnreadable(pos, err) {
-				g.handedOn = append(g.handedOn, pos)
-			}
+			p.bodyUnreadable(g, pos, err)
 		}
 		return nil, nil
 	}
@@ -195,20 +254,19 @@ const maxBodyReadAttempts = 20
 // give back: it was durable when acknowledged, so this is a damaged disk (or a bug). Failing the
 // insert for it would retry forever and hold every later batch back, so the row is stored
 // without its raw body and the loss is logged and counted. A damaged frame is kept as a
-// wal_corrupt dead letter in the filling generation (as the replayer keeps a corrupt record);
-// bodyUnreadable reports whether it added one, for the caller to hand the record on to it.
-func (p *Pipeline) bodyUnreadable(pos wal.Position, err error) bool {
+// wal_corrupt dead letter in the filling generation (as the replayer keeps a corrupt record),
+// which then completes the record (g hands it on).
+func (p *Pipeline) bodyUnreadable(g *generation, pos wal.Position, err error) {
 	p.mu.Lock()
 	p.stats.UnreadableBodies++
 	var ce *wal.CorruptionError
-	dead := errors.As(err, &ce) && len(ce.Raw) > 0
-	if dead {
-		p.addDeadLetterLocked(pos, recordHash(pos, ce.Raw), time.Now(), "", ReasonWALCorrupt, ce, ce.Raw)
+	if errors.As(err, &ce) && len(ce.Raw) > 0 {
+		p.addDeadLetterLocked(p.fill, pos, recordHash(pos, ce.Raw), time.Now(), "", ReasonWALCorrupt, ce, ce.Raw)
+		g.handedOn = append(g.handedOn, pos)
 	}
 	p.mu.Unlock()
 	p.opts.Logger.Error("cannot read a raw body back from the write-ahead log: its row is stored without it",
 		"position", pos.String(), "err", err)
-	return dead
 }
 
 func (p *Pipeline) storeFailed(i int, err error) {
@@ -227,6 +285,11 @@ func (p *Pipeline) storeFailed(i int, err error) {
 func (p *Pipeline) storeSucceeded(i int) {
 	p.mu.Lock()
 	p.failing[i] = false
+	if p.halted[i] != nil {
+		p.halted[i] = nil
+		p.wholeRejections[i] = 0
+		p.opts.Logger.Info("the store takes "+tables[i].Name+" again: writes to it resume", "table", tables[i].Name)
+	}
 	failed, since := p.storeErr != nil, p.storeErrSince
 	if !failed || slices.Contains(p.failing[:], true) {
 		p.mu.Unlock()
@@ -240,6 +303,13 @@ func (p *Pipeline) storeSucceeded(i int) {
 // finish retires a stored generation: its records are done, its memory is freed and the log's
 // committed position moves past everything stored.
 func (p *Pipeline) finish(g *generation) {
+	if g.noted {
+		// Its records need not be written again after a crash, even before the commit passes
+		// them all.
+		if err := p.log.BatchStored(g.note); err != nil {
+			p.opts.Logger.Warn("cannot note a stored batch in the write-ahead log", "err", err)
+		}
+	}
 	for _, pos := range g.positions {
 		if !slices.Contains(g.handedOn, pos) {
 			p.tracker.Done(pos)

@@ -37,6 +37,13 @@ type Options struct {
 	// engine runs one statement at a time, so more gains nothing there.
 	InsertConcurrency int
 
+	// MaxRejectedBatches is how many batches of a table in a row the store may reject entirely
+	// (ErrRejected for every callback in it) before the pipeline stops turning rejected
+	// callbacks into dead letters and holds the table's writes back instead: so many at once is
+	// the table's fault (a column altered under leadhouse), and dead-lettering the whole stream
+	// would hide it. Default 3; negative: never hold back.
+	MaxRejectedBatches int
+
 	// RetryMin and RetryMax bound the exponential backoff, with full jitter, between attempts to
 	// write a batch the store refused; defaults 100ms and 30s.
 	RetryMin time.Duration
@@ -78,6 +85,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.MaxBufferedBytes == 0 {
 		o.MaxBufferedBytes = 64 << 20
+	}
+	if o.MaxRejectedBatches == 0 {
+		o.MaxRejectedBatches = 3
 	}
 	if o.InsertConcurrency == 0 {
 		o.InsertConcurrency = 1

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +86,9 @@ type Stats struct {
 	// UnreadableBodies counts raw bodies that could not be read back from the write-ahead log
 	// when their batch was written (a damaged disk); their rows were stored without them.
 	UnreadableBodies int64
+	// RejectedCallbacks counts records the store refused (ErrRejected) and that were kept as
+	// dead letters instead.
+	RejectedCallbacks int64
 	WALBacklogBytes  int64 // write-ahead log bytes not yet committed
 	Committed        wal.Position
 }
@@ -138,12 +142,23 @@ type Pipeline struct {
 	replayedStored wal.Position
 	fill           *generation
 	flushing       *generation
+	// noted maps the records of the previous process's batch notes (wal.Log.NotedBatches) to
+	// the generations that write them again exactly as they were, so that the store drops what
+	// it already has; rebuilding lists those generations until they are flushed, ready those
+	// the flusher is to take before the filling one. Only the replayer fills them.
+	noted      map[wal.Position]*notedGen
+	rebuilding []*notedGen
+	ready      []*generation
 	memFreed       chan struct{} // closed and replaced whenever a generation's memory is released
 	rowsFlushed    [numTables]int64
 	stats          Stats // counters only; the rest is computed by Stats
 	storeErr       error // last store failure, nil once no table's insert is failing
 	storeErrSince  time.Time
 	failing        [numTables]bool // tables whose last insert failed
+	// wholeRejections counts, per table, the batches in a row the store rejected entirely;
+	// halted is the rejection that stopped the looking for rejected callbacks (flush.go).
+	wholeRejections [numTables]int
+	halted          [numTables]error
 	backlogFull    bool            // the last append was refused with wal.ErrFull
 
 	kick       chan struct{} // wakes the flusher
@@ -191,7 +206,64 @@ func New(store Store, log *wal.Log, tracker *wal.Tracker, opts Options) (*Pipeli
 		flushDone:  make(chan struct{}),
 	}
 	p.fill = newGeneration(p.pool, &p.hints)
+	p.noteBatches(log.NotedBatches())
 	return p, nil
+}
+
+// notedGen is a generation of the previous process being rebuilt from its batch note.
+type notedGen struct {
+	g         *generation
+	want, got int
+	// stored: the whole batch is in the store, so its records are only completed, not
+	// written again.
+	stored bool
+}
+
+// noteBatches prepares a generation for each batch note, of the records the commit has not
+// passed. A record in several notes (a dead letter made, in the next generation, of a record of a
+// rejected batch) belongs to the first: the later note is not rebuilt, its records are batched
+// afresh.
+func (p *Pipeline) noteBatches(notes []wal.NotedBatch) {
+	p.noted = map[wal.Position]*notedGen{}
+	committed := p.log.Committed()
+	for _, nb := range notes {
+		var ms []wal.Position
+		for _, m := range nb.Members {
+			if m.Compare(committed) > 0 {
+				ms = append(ms, m)
+			}
+		}
+		if len(ms) == 0 || slices.ContainsFunc(ms, func(m wal.Position) bool { return p.noted[m] != nil }) {
+			continue
+		}
+		ng := &notedGen{g: newGeneration(p.pool, &p.hints), want: len(ms), stored: nb.Stored}
+		ng.g.note, ng.g.noted = nb.ID, !nb.Stored
+		for _, m := range ms {
+			p.noted[m] = ng
+		}
+		p.rebuilding = append(p.rebuilding, ng)
+	}
+}
+
+// readyLocked hands a rebuilt generation to the flusher.
+func (p *Pipeline) readyLocked(ng *notedGen) {
+	p.rebuilding = slices.DeleteFunc(p.rebuilding, func(x *notedGen) bool { return x == ng })
+	p.ready = append(p.ready, ng.g)
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// endRebuildsLocked hands on the generations whose notes named records the log no longer gave
+// back (a damaged stretch): what they have is written, under tokens of its own.
+func (p *Pipeline) endRebuildsLocked() {
+	for _, ng := range slices.Clone(p.rebuilding) {
+		if ng.got > 0 {
+			p.readyLocked(ng)
+		}
+	}
+	p.rebuilding, p.noted = nil, nil
 }
 
 // Start starts the replayer and the flusher. They run until Close, or until ctx is cancelled,
@@ -260,7 +332,7 @@ func (p *Pipeline) Submit(ctx context.Context, in Input, dec Decoded) (Ack, erro
 		if reason == "" {
 			reason = ReasonInvalid
 		}
-		p.addDeadLetterLocked(pos, h, in.ReceivedAt, in.Remote, reason, dec.Err, in.Body)
+		p.addDeadLetterLocked(p.fill, pos, h, in.ReceivedAt, in.Remote, reason, dec.Err, in.Body)
 	}
 	p.addedLocked(pos)
 	return Ack{Position: pos}, nil
@@ -299,17 +371,23 @@ func (p *Pipeline) startSpillLocked() {
 	}
 }
 
-// bufferedLocked is what the memory limit counts: the generation filling and the one being
-// flushed, raw bodies included (see generation.held).
+// bufferedLocked is what the memory limit counts: the generation filling, the one being
+// flushed and those rebuilt from batch notes waiting for it, raw bodies included (see
+// generation.held). Generations still being rebuilt are not counted: the replayer must read on to
+// complete them, whatever the memory, or wait for good. They are the few the previous process was
+// writing when it stopped, each no larger than a generation.
 func (p *Pipeline) bufferedLocked() int64 {
 	n := p.fill.held()
 	if p.flushing != nil {
 		n += p.flushing.held()
 	}
+	for _, g := range p.ready {
+		n += g.held()
+	}
 	return n
 }
 
-func (p *Pipeline) addDeadLetterLocked(pos wal.Position, h uint64, at time.Time, remote, reason string, err error, body []byte) {
+func (p *Pipeline) addDeadLetterLocked(g *generation, pos wal.Position, h uint64, at time.Time, remote, reason string, err error, body []byte) {
 	d := schema.DeadLetter{
 		ReceivedAt: schema.MillisOf(at),
 		RemoteAddr: remote,
@@ -321,7 +399,7 @@ func (p *Pipeline) addDeadLetterLocked(pos wal.Position, h uint64, at time.Time,
 	if err != nil {
 		d.Error = err.Error()
 	}
-	p.fill.addDeadLetter(pos, h, &d, time.Now())
+	g.addDeadLetter(pos, h, &d, time.Now())
 	p.stats.DeadLetters++
 }
 
@@ -399,12 +477,28 @@ func (p *Pipeline) Ready() error {
 	}
 	p.mu.Lock()
 	full, serr, since := p.backlogFull, p.storeErr, p.storeErrSince
+	var halt error
+	var haltTable string
+	for i, err := range p.halted {
+		if err != nil {
+			halt, haltTable = err, tables[i].Name
+			break
+		}
+	}
 	p.mu.Unlock()
 	switch {
 	case !p.started.Load():
+		if p.opts.Health != nil {
+			if err := p.opts.Health(); err != nil {
+				return fmt.Errorf("%w: %d bytes wait in the write-ahead log: %w", ErrDegraded, p.log.Size(), err)
+			}
+		}
 		return errors.New("sink: pipeline not started")
 	case full:
 		return fmt.Errorf("%w: %d bytes wait in the write-ahead log", ErrBacklogFull, p.log.Size())
+	case halt != nil:
+		return fmt.Errorf("%w: writes to %s are held back: the store rejected every row of %d batches in a row, so the table, not the callbacks, is at fault; mend it and writes resume (%d bytes wait in the write-ahead log): %w",
+			ErrDegraded, haltTable, p.opts.MaxRejectedBatches, p.log.Size(), halt)
 	case p.opts.Health != nil:
 		if err := p.opts.Health(); err != nil {
 			return fmt.Errorf("%w: %d bytes wait in the write-ahead log: %w", ErrDegraded, p.log.Size(), err)

@@ -130,6 +130,7 @@ func (r *replayer) switchToLive(ctx context.Context, read *wal.Position) (bool, 
 	recovered := p.recovering
 	if recovered {
 		p.recoveredTo = *read
+		p.endRebuildsLocked()
 	}
 	p.recovering = false
 	p.mu.Unlock()
@@ -156,30 +157,64 @@ func (r *replayer) add(rec wal.Record) {
 	if !p.tracker.Add(rec.Pos) {
 		body = nil
 	}
+	p.mu.Lock()
+	// A record of a batch the previous process noted goes back into that batch; one of a batch
+	// it stored whole is only completed.
+	g, ng := p.fill, p.noted[rec.Pos]
+	if ng != nil {
+		g = ng.g
+		delete(p.noted, rec.Pos)
+		ng.got++
+		if ng.stored {
+			g.track(rec.Pos, time.Now())
+			g.replayed(rec.Pos)
+			p.addedLocked(rec.Pos)
+			if ng.got == ng.want {
+				p.readyLocked(ng)
+			}
+			p.stats.ReplayedRecords++
+			p.mu.Unlock()
+			r.progress(rec.Pos)
+			return
+		}
+	}
+	p.mu.Unlock()
 	var derr error
 	if rec.Corrupt == nil {
 		derr = p.opts.Decode(rec.Body, rec.ReceivedAt, &r.rows)
 	}
 	p.mu.Lock()
+	if ng == nil {
+		// The flusher may have taken the filling generation while the record was decoded.
+		g = p.fill
+	}
 	switch {
 	case rec.Corrupt != nil:
 		ce := rec.Corrupt
 		p.stats.CorruptRecords++
-		p.addDeadLetterLocked(rec.Pos, recordHash(rec.Pos, ce.Raw), time.Now(), "", ReasonWALCorrupt, ce, ce.Raw)
+		p.addDeadLetterLocked(g, rec.Pos, recordHash(rec.Pos, ce.Raw), time.Now(), "", ReasonWALCorrupt, ce, ce.Raw)
 		p.opts.Logger.Warn("corrupt write-ahead log record kept as a dead letter", "err", ce)
 	case derr != nil:
-		p.addDeadLetterLocked(rec.Pos, recordHash(rec.Pos, rec.Body), rec.ReceivedAt, rec.Remote, p.opts.Reason(derr), derr, rec.Body)
+		p.addDeadLetterLocked(g, rec.Pos, recordHash(rec.Pos, rec.Body), rec.ReceivedAt, rec.Remote, p.opts.Reason(derr), derr, rec.Body)
 	default:
-		p.fill.addRows(rec.Pos, recordHash(rec.Pos, rec.Body), &r.rows, body, time.Now())
+		g.addRows(rec.Pos, recordHash(rec.Pos, rec.Body), &r.rows, body, time.Now())
 	}
-	p.fill.replayed(rec.Pos)
+	g.replayed(rec.Pos)
 	p.addedLocked(rec.Pos)
+	if ng != nil && ng.got == ng.want {
+		p.readyLocked(ng)
+	}
 	p.stats.ReplayedRecords++
 	p.mu.Unlock()
+	r.progress(rec.Pos)
+}
 
+// progress counts a record read back and logs the replay's progress now and then.
+func (r *replayer) progress(pos wal.Position) {
+	p := r.p
 	r.records++
 	if now := time.Now(); r.records-r.lastLogN >= int64(p.opts.ProgressEvery) || now.Sub(r.lastLog) >= p.opts.ProgressInterval {
-		p.opts.Logger.Info("replaying write-ahead log", "records", r.records, "position", rec.Pos.String(),
+		p.opts.Logger.Info("replaying write-ahead log", "records", r.records, "position", pos.String(),
 			"backlog_bytes", p.log.Size())
 		r.lastLog, r.lastLogN = now, r.records
 	}

@@ -3,6 +3,7 @@ package sink
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -18,7 +19,8 @@ import (
 type Store interface {
 	// Insert writes the rows of batch into table t as one INSERT. token is the
 	// insert_deduplication_token: inserting the same token twice stores the rows once, so a
-	// retried or replayed batch never counts twice.
+	// retried or replayed batch never counts twice. An error matching ErrRejected means the
+	// store refused the rows and would refuse them again.
 	Insert(ctx context.Context, t *schema.Table, batch Batch, token string) error
 	// Exec runs one statement that returns no rows (DDL, INSERT ... SELECT).
 	Exec(ctx context.Context, query string) error
@@ -29,6 +31,13 @@ type Store interface {
 	// Close releases the store.
 	Close() error
 }
+
+// ErrRejected is what a Store's Insert error matches when the store refused the rows themselves
+// (a value it cannot convert to the table's type, a constraint they violate): sending the same
+// rows again fails the same way. The pipeline then looks for the callbacks at fault and keeps
+// them as dead letters. Any other error (the store unreachable, overloaded, a table missing) is
+// retried with the same rows until it passes.
+var ErrRejected = errors.New("the store rejected the rows")
 
 // Batch is the rows of one table that a Store writes as one INSERT.
 type Batch struct {

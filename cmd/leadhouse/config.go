@@ -50,6 +50,7 @@ type config struct {
 	EngineHTTPPort   int      `env:"LEADHOUSE_ENGINE_HTTP_PORT" envDefault:"8123" help:"the embedded engine's HTTP port (curl, JDBC, BI tools, leadhouse itself)"`
 	EngineNativePort int      `env:"LEADHOUSE_ENGINE_NATIVE_PORT" envDefault:"9000" help:"the embedded engine's native-protocol port (clickhouse-client, clickhouse-go, Grafana)"`
 	AnalystPassword  string   `env:"LEADHOUSE_ANALYST_PASSWORD" help:"password of the embedded engine's read-only analyst user; empty: no analyst user"`
+	EnginePassword   string   `env:"LEADHOUSE_ENGINE_PASSWORD" help:"password of leadhouse's own user on the embedded engine; empty: generated once and kept in the data dir"`
 
 	BatchMaxRows     int           `env:"LEADHOUSE_BATCH_MAX_ROWS" envDefault:"50000" help:"flush when a table has this many buffered rows"`
 	BatchMaxBytes    byteSize      `env:"LEADHOUSE_BATCH_MAX_BYTES" envDefault:"16MiB" help:"flush when the buffered rows, raw bodies included, reach this size"`

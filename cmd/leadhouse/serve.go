@@ -35,7 +35,12 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	limitGoMemory(cfg, log)
-	wh, err := openMigrated(ctx, cfg, log)
+	// Nothing below waits for the store: callbacks are taken into the write-ahead log at once,
+	// and the connector starts the pipeline, which writes them, once the store is migrated.
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("LEADHOUSE_DATA_DIR=%q: %w", cfg.DataDir, err)
+	}
+	wh, err := serveWarehouse(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -45,16 +50,28 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 			log.Error("stop the embedded engine", "err", err)
 		}
 	}()
+	log.Info("store", "store", wh.desc)
 	if wh.sup != nil {
 		logConnect(log, cfg, wh.sup)
 	}
 
 	metrics := server.NewMetrics()
-	pipe, closeWAL, err := startPipeline(ctx, cfg, log, wh.store, wh.health, metrics.OnFlush)
+	var conn *connector
+	health := func() error {
+		if err := conn.health(); err != nil {
+			return err
+		}
+		return wh.health()
+	}
+	pipe, wl, err := newPipeline(cfg, log, wh.store, health, metrics.OnFlush)
 	if err != nil {
 		return err
 	}
-	defer closeWAL()
+	defer wl.Close()
+	pctx, stopPipe := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPipe()
+	conn = startConnector(wh.store, log, func() error { return pipe.Start(pctx) })
+	defer conn.stop()
 
 	srv, err := server.New(server.Options{
 		Pipeline:         pipe,
@@ -111,6 +128,10 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 	serveErr := srv.Serve(ctx, ln)
 
 	log.Info("shutting down: flushing buffered callbacks")
+	conn.stop()
+	if err := conn.health(); err != nil {
+		log.Warn("the store never became ready: callbacks stay in the write-ahead log for the next start", "backlog_bytes", wl.Size(), "err", err)
+	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout-cfg.ShutdownTimeout/3)
 	defer cancel()
 	closeErr := pipe.Close(cctx)
@@ -136,6 +157,22 @@ func offIfZero(v float64) float64 {
 // into st. The pipeline runs on its own context: after a signal it still has to flush, so only
 // the returned cleanup, run after Close, stops it and closes the log.
 func startPipeline(ctx context.Context, cfg config, log *slog.Logger, st sink.Store, health func() error, onFlush func(string, int, time.Duration, error)) (*sink.Pipeline, func(), error) {
+	pipe, wl, err := newPipeline(cfg, log, st, health, onFlush)
+	if err != nil {
+		return nil, nil, err
+	}
+	pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	if err := pipe.Start(pctx); err != nil {
+		stop()
+		wl.Close()
+		return nil, nil, err
+	}
+	return pipe, func() { stop(); wl.Close() }, nil
+}
+
+// newPipeline opens the write-ahead log and returns a pipeline on it, not started: it takes
+// callbacks into the log, and writes nothing to st until Start.
+func newPipeline(cfg config, log *slog.Logger, st sink.Store, health func() error, onFlush func(string, int, time.Duration, error)) (*sink.Pipeline, *wal.Log, error) {
 	var mode wal.SyncMode
 	if err := mode.UnmarshalText([]byte(cfg.WALSync)); err != nil {
 		return nil, nil, fmt.Errorf("LEADHOUSE_WAL_SYNC: %w", err)
@@ -172,13 +209,7 @@ func startPipeline(ctx context.Context, cfg config, log *slog.Logger, st sink.St
 		wl.Close()
 		return nil, nil, err
 	}
-	pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	if err := pipe.Start(pctx); err != nil {
-		stop()
-		wl.Close()
-		return nil, nil, err
-	}
-	return pipe, func() { stop(); wl.Close() }, nil
+	return pipe, wl, nil
 }
 
 // logConnect tells the operator how analysts reach the embedded engine.

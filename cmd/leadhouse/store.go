@@ -54,6 +54,7 @@ func engineConfig(cfg config) engine.Config {
 		TCPPort:         cfg.EngineNativePort,
 		HTTPPort:        cfg.EngineHTTPPort,
 		Database:        cfg.ClickHouseDatabase,
+		Password:        cfg.EnginePassword,
 		AnalystPassword: cfg.AnalystPassword,
 	}
 }
@@ -112,9 +113,14 @@ func serveWarehouse(ctx context.Context, cfg config, log *slog.Logger) (*warehou
 	if st, _, ok := engine.Running(ctx, cfg.DataDir); ok {
 		return nil, fmt.Errorf("an engine already serves %s (process %d, %s): is another `leadhouse serve` or `leadhouse engine` running on this LEADHOUSE_DATA_DIR?", cfg.DataDir, st.PID, st.HTTP)
 	}
-	sup, err := startEngine(ctx, engineConfig(cfg), log, 0)
+	command, err := engineCommand()
 	if err != nil {
 		return nil, err
+	}
+	// Launch, not Start: serve takes callbacks while the engine comes up (or keeps failing to).
+	sup, err := engine.Launch(engine.Options{Config: engineConfig(cfg), Command: command, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("start the embedded engine: %w", err)
 	}
 	st, err := clickhouse.New(storeOptions(cfg, sup.HTTPAddr(), sup.Password()))
 	if err != nil {
@@ -173,25 +179,6 @@ func clientWarehouse(ctx context.Context, cfg config, log *slog.Logger) (*wareho
 			return nil, err
 		}
 	}
-}
-
-// openMigrated opens the store `serve` writes to and brings its tables and views up to date, as
-// every start does. The data dir is created first: the write-ahead log lives there whichever the
-// store.
-func openMigrated(ctx context.Context, cfg config, log *slog.Logger) (*warehouse, error) {
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("LEADHOUSE_DATA_DIR=%q: %w", cfg.DataDir, err)
-	}
-	wh, err := serveWarehouse(ctx, cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	log.Info("store opened", "store", wh.desc)
-	if err := migrate(ctx, wh.store, log); err != nil {
-		_ = wh.close(context.WithoutCancel(ctx))
-		return nil, err
-	}
-	return wh, nil
 }
 
 // migrate creates the store's database if needed and applies the migrations it lacks.

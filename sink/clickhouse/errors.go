@@ -9,6 +9,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/ClickHouse/ch-go/proto"
+
+	"github.com/leadhouse/leadhouse/sink"
 )
 
 // Exception is an error the server reported for a statement, such as
@@ -25,6 +29,45 @@ type Exception struct {
 }
 
 func (e *Exception) Error() string { return e.Message }
+
+// Is makes an Exception match sink.ErrRejected when the server refused an insert's values
+// themselves, so that the same rows would be refused again.
+func (e *Exception) Is(target error) bool {
+	return target == sink.ErrRejected && rejectedCodes[proto.Error(e.Code)]
+}
+
+// rejectedCodes are ClickHouse's error codes for data the server refuses row by row: a value it
+// cannot parse or convert to the column's type (a table altered under leadhouse), a value out of
+// range, a constraint the row violates. Everything else is retried: the server unreachable or
+// overloaded (TOO_MANY_PARTS, MEMORY_LIMIT_EXCEEDED, TIMEOUT_EXCEEDED), shutting down, out of
+// disk, and errors of the table or the user rather than of the rows (UNKNOWN_TABLE,
+// NO_SUCH_COLUMN_IN_TABLE, ACCESS_DENIED), which every row would get alike and which the
+// operator mends.
+var rejectedCodes = map[proto.Error]bool{
+	proto.ErrCannotParseText:                  true,
+	proto.ErrCannotParseEscapeSequence:        true,
+	proto.ErrCannotParseQuotedString:          true,
+	proto.ErrCannotParseInputAssertionFailed:  true,
+	proto.ErrCannotParseDate:                  true,
+	proto.ErrCannotParseDatetime:              true,
+	proto.ErrCannotParseNumber:                true,
+	proto.ErrCannotParseUUID:                  true,
+	proto.ErrCannotParseDomainValueFromString: true,
+	proto.ErrCannotParseBool:                  true,
+	proto.ErrCannotParseIpv4:                  true,
+	proto.ErrCannotParseIpv6:                  true,
+	proto.ErrTypeMismatch:                     true,
+	proto.ErrArgumentOutOfBound:               true,
+	proto.ErrCannotConvertType:                true,
+	proto.ErrIncorrectData:                    true,
+	proto.ErrTooLargeArraySize:                true,
+	proto.ErrTooLargeStringSize:               true,
+	proto.ErrSizesOfArraysDoesntMatch:         true,
+	proto.ErrValueIsOutOfRangeOfDataType:      true,
+	proto.ErrCannotInsertNullInOrdinaryColumn: true,
+	proto.ErrFunctionThrowIfValueIsNonZero:    true, // a throwIf in a DEFAULT or a constraint
+	proto.ErrViolatedConstraint:               true,
+}
 
 // versionSuffix and codeName match the end of a ClickHouse exception message:
 // "... (UNKNOWN_TABLE) (version 26.7.2.1)".

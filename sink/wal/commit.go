@@ -68,6 +68,9 @@ func (l *Log) Commit(pos Position) error {
 			errs = append(errs, fmt.Errorf("delete committed segment %d: %w", n, err))
 		}
 	}
+	if err := l.dropNotesBefore(pos); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

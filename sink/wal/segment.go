@@ -87,6 +87,9 @@ func (l *Log) recover() error {
 	}
 	l.segs, l.commit, l.commitEnd = segs, c, end
 	l.acked = bytesAfter(segs, end)
+	if err := l.loadNotes(); err != nil {
+		return err
+	}
 
 	var last segInfo
 	if len(segs) > 0 {

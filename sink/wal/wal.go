@@ -167,6 +167,9 @@ type Log struct {
 
 	commitMu sync.Mutex // serialises Commit
 
+	notesMu sync.Mutex // guards notes (batches.go)
+	notes   notes
+
 	wake chan struct{}
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -380,6 +383,7 @@ func (l *Log) Close() error {
 	l.wg.Wait()
 	l.commitMu.Lock() // let a Commit in progress finish before another process may take the directory
 	defer l.commitMu.Unlock()
+	l.closeNotes()
 	return errors.Join(l.closeErr, l.unlock())
 }
 
