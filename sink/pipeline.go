@@ -89,8 +89,8 @@ type Stats struct {
 	// RejectedCallbacks counts records the store refused (ErrRejected) and that were kept as
 	// dead letters instead.
 	RejectedCallbacks int64
-	WALBacklogBytes  int64 // write-ahead log bytes not yet committed
-	Committed        wal.Position
+	WALBacklogBytes   int64 // write-ahead log bytes not yet committed
+	Committed         wal.Position
 }
 
 // Pipeline takes callbacks from the HTTP handler and writes their rows to a Store, never losing
@@ -146,20 +146,20 @@ type Pipeline struct {
 	// the generations that write them again exactly as they were, so that the store drops what
 	// it already has; rebuilding lists those generations until they are flushed, ready those
 	// the flusher is to take before the filling one. Only the replayer fills them.
-	noted      map[wal.Position]*notedGen
-	rebuilding []*notedGen
-	ready      []*generation
-	memFreed       chan struct{} // closed and replaced whenever a generation's memory is released
-	rowsFlushed    [numTables]int64
-	stats          Stats // counters only; the rest is computed by Stats
-	storeErr       error // last store failure, nil once no table's insert is failing
-	storeErrSince  time.Time
-	failing        [numTables]bool // tables whose last insert failed
+	noted         map[wal.Position]*notedGen
+	rebuilding    []*notedGen
+	ready         []*generation
+	memFreed      chan struct{} // closed and replaced whenever a generation's memory is released
+	rowsFlushed   [numTables]int64
+	stats         Stats // counters only; the rest is computed by Stats
+	storeErr      error // last store failure, nil once no table's insert is failing
+	storeErrSince time.Time
+	failing       [numTables]bool // tables whose last insert failed
 	// wholeRejections counts, per table, the batches in a row the store rejected entirely;
 	// halted is the rejection that stopped the looking for rejected callbacks (flush.go).
 	wholeRejections [numTables]int
 	halted          [numTables]error
-	backlogFull    bool            // the last append was refused with wal.ErrFull
+	backlogFull     bool // the last append was refused with wal.ErrFull
 
 	kick       chan struct{} // wakes the flusher
 	spillStart chan struct{} // wakes the replayer
