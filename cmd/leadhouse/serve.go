@@ -18,6 +18,7 @@ import (
 	"github.com/leadhouse/leadhouse/server"
 	"github.com/leadhouse/leadhouse/sink"
 	"github.com/leadhouse/leadhouse/sink/wal"
+	lhsql "github.com/leadhouse/leadhouse/sql"
 )
 
 // runServe receives callbacks until ctx is cancelled (SIGINT/SIGTERM), then stops accepting,
@@ -54,6 +55,11 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 		MaxConcurrent:  cfg.MaxConcurrent,
 		// A third of the shutdown time for requests in flight, the rest to flush (below).
 		ShutdownTimeout: cfg.ShutdownTimeout / 3,
+		// The status page's warehouse numbers, read with SQL over the store (cached by the server).
+		StoreStats: server.StoreStatsFunc(func(ctx context.Context) (lhsql.Status, error) {
+			return lhsql.ReadStatus(ctx, st)
+		}),
+		WALMaxBytes: int64(cfg.WALMaxBytes),
 	})
 	if err != nil {
 		closePipeline(ctx, pipe, cfg.ShutdownTimeout)
@@ -73,7 +79,7 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 		closePipeline(ctx, pipe, cfg.ShutdownTimeout)
 		return fmt.Errorf("LEADHOUSE_LISTEN=%q: %w", cfg.Listen, err)
 	}
-	log.Info("serving callbacks", "addr", ln.Addr().String(), "endpoint", "POST /v1/callbacks", "wal_sync", cfg.WALSync)
+	log.Info("serving callbacks", "addr", ln.Addr().String(), "endpoint", "POST /v1/callbacks", "status_page", "GET /", "wal_sync", cfg.WALSync)
 	serveErr := srv.Serve(ctx, ln)
 
 	log.Info("shutting down: flushing buffered callbacks")
