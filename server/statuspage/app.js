@@ -133,20 +133,25 @@ function niceMax(v) {
   return 10 * p;
 }
 
-const W = 760, H = 190, L = 48, R = 8, T = 8, B = 24;
+// A chart is drawn at its box's width in pixels, so its text keeps its size on any screen.
+const H = 180, L = 62, R = 10, T = 10, B = 24;
 
-function axes(g, top, fmt, minutes) {
+function chartWidth(box) {
+  return Math.max(320, Math.floor(box.clientWidth || 760));
+}
+
+function axes(g, W, top, fmt, minutes) {
   const plotH = H - T - B;
   for (const f of [0, 0.5, 1]) {
     const y = T + plotH * (1 - f);
     g.append(svg("line", { x1: L, x2: W - R, y1: y, y2: y, class: f === 0 ? "axis" : "gridline" }));
-    g.append(svg("text", { x: L - 6, y: y + 4, class: "tick", "text-anchor": "end" }, fmt(top * f)));
+    g.append(svg("text", { x: L - 8, y: y + 4, class: "tick", "text-anchor": "end" }, fmt(top * f)));
   }
   const step = (W - L - R) / minutes.length;
   for (const i of [0, 15, 30, 45, minutes.length - 1]) {
     const x = L + step * (i + 0.5);
     const label = i === minutes.length - 1 ? "now" : clock(minutes[i].start);
-    g.append(svg("text", { x: x, y: H - 6, class: "tick", "text-anchor": "middle" }, label));
+    g.append(svg("text", { x: x, y: H - 6, class: "tick", "text-anchor": i === minutes.length - 1 ? "end" : "middle" }, label));
   }
 }
 
@@ -154,10 +159,11 @@ function drawCallbacks(box, st) {
   const minutes = st.minutes;
   const totals = minutes.map((m) => m.counts.reduce((a, b) => a + b, 0));
   const top = niceMax(Math.max(...totals));
+  const W = chartWidth(box);
   const plotH = H - T - B;
   const step = (W - L - R) / minutes.length;
-  const root = svg("svg", { viewBox: "0 0 " + W + " " + H, class: "chart-svg" });
-  axes(root, top, (v) => fmtInt(v), minutes);
+  const root = svg("svg", { viewBox: "0 0 " + W + " " + H, width: W, height: H, class: "chart-svg" });
+  axes(root, W, top, (v) => fmtInt(v), minutes);
   minutes.forEach((m, i) => {
     let y = T + plotH;
     const g = svg("g", {});
@@ -182,10 +188,11 @@ function drawLatency(box, st) {
   const minutes = st.minutes;
   const values = minutes.flatMap((m) => [m.p50_seconds, m.p99_seconds]).filter((v) => v !== null);
   const top = niceMax(values.length ? Math.max(...values) * 1000 : 1) / 1000;
+  const W = chartWidth(box);
   const plotH = H - T - B;
   const step = (W - L - R) / minutes.length;
-  const root = svg("svg", { viewBox: "0 0 " + W + " " + H, class: "chart-svg" });
-  axes(root, top, (v) => (v === 0 ? "0" : fmtSeconds(v)), minutes);
+  const root = svg("svg", { viewBox: "0 0 " + W + " " + H, width: W, height: H, class: "chart-svg" });
+  axes(root, W, top, (v) => (v === 0 ? "0" : fmtSeconds(v)), minutes);
   const series = [
     ["p99_seconds", "slowest 1% (p99)", "#e07b39"],
     ["p50_seconds", "median (p50)", "#3b6fd8"],
@@ -225,7 +232,9 @@ function renderState(st) {
   box.className = "state state-" + st.state;
   box.dataset.value = st.state;
   document.getElementById("state-label").textContent = label;
-  document.getElementById("state-detail").textContent = st.state_error && st.state !== "stopping" ? detail + ": " + st.state_error : detail;
+  const d = document.getElementById("state-detail");
+  d.replaceChildren(detail);
+  if (st.state_error && st.state !== "stopping") d.append(el("div", { class: "state-error" }, st.state_error));
 }
 
 function renderOutcomes(st) {
@@ -236,13 +245,14 @@ function renderOutcomes(st) {
   setStat("tile.accepted", accepted, fmtInt(accepted));
   setStat("tile.rejected", rejected, fmtInt(rejected));
   setStat("tile.refused", all - accepted - rejected, fmtInt(all - accepted - rejected));
-  fill(document.querySelector("#outcomes tbody"), st.outcomes.map((o, i) => {
+  document.getElementById("outcomes").replaceChildren(...st.outcomes.map((o, i) => {
     const [label, meaning, color] = OUTCOMES[o] || [o, "", "#888"];
     const sw = el("span", { class: "swatch" });
     sw.style.background = color;
     const n = st.last_hour[i];
-    return el("tr", { class: n ? "" : "zero" }, el("td", {}, sw), el("td", {}, label), el("td", { class: "muted" }, meaning),
-      el("td", { class: "num" }, stat("callbacks." + o, n, fmtInt(n))));
+    return el("div", { class: n ? "outcome" : "outcome zero" },
+      el("div", { class: "outcome-head" }, sw, el("span", { class: "outcome-label" }, label), stat("callbacks." + o, n, fmtInt(n))),
+      el("div", { class: "muted small" }, meaning));
   }));
   drawCallbacks(document.getElementById("chart-callbacks"), st);
   drawLatency(document.getElementById("chart-latency"), st);
@@ -253,11 +263,11 @@ function renderOutcomes(st) {
 function renderWAL(st) {
   const w = st.wal;
   setStat("wal.backlog_bytes", w.backlog_bytes, fmtBytes(w.backlog_bytes));
-  let detail = "in the write-ahead log: nothing waits";
+  let detail = "nothing waits: every callback is stored";
   if (w.oldest_age_seconds !== null) {
     detail = w.oldest_before_start
       ? "oldest left by the previous run, waiting over " + fmtAge(w.oldest_age_seconds)
-      : "oldest received " + fmtAge(w.oldest_age_seconds) + " ago";
+      : "acknowledged, in the write-ahead log; the oldest arrived " + fmtAge(w.oldest_age_seconds) + " ago";
   } else if (w.backlog_bytes > 0) {
     detail = "being written to the store";
   }
@@ -313,18 +323,22 @@ function renderScenarios(st) {
   storeBanner("store-error-scenarios", s);
   document.getElementById("scenario-day").textContent = s.day ? "callbacks received on " + s.day + " (IST) matching the CRM document's six examples" : "the CRM document's six, by IST day";
   const top = Math.max(0, ...s.scenarios_today.map((x) => x.callbacks));
-  fill(document.querySelector("#scenarios tbody"), s.scenarios_today.map((x) => {
+  const rows = s.scenarios_today.map((x) => {
     const [label, detail] = SCENARIOS[x.scenario] || [x.scenario, ""];
     return barRow("scenario." + x.scenario, label, detail, x.callbacks, top, "#3b6fd8",
       el("div", { class: "muted small" }, stat("scenario_leads." + x.scenario, x.leads, fmtInt(x.leads)), x.leads === 1 ? " lead" : " leads"));
-  }));
+  });
+  if (!rows.length) rows.push(el("tr", {}, el("td", { class: "muted", colspan: 3 }, "unknown while the store is unavailable")));
+  fill(document.querySelector("#scenarios tbody"), rows);
 }
 
 function renderDeadLetters(st) {
   const s = st.store;
   storeBanner("store-error-dead", s);
   const total = s.dead_letters_24h.reduce((a, x) => a + x.count, 0);
-  setStat("tile.dead_letters", s.available || s.read_at ? total : null, s.available || s.read_at ? fmtInt(total) : "–");
+  const known = s.available || s.read_at;
+  setStat("tile.dead_letters", known ? total : st.pipeline.dead_letters, fmtInt(known ? total : st.pipeline.dead_letters));
+  document.getElementById("dead-detail").textContent = known ? "kept as dead letters in the last 24 h" : "kept as dead letters since this process started (the store is unavailable)";
   const top = Math.max(0, ...s.dead_letters_24h.map((x) => x.count));
   const rows = s.dead_letters_24h.map((x) => barRow("dead_letters." + x.reason, REASONS[x.reason] || x.reason, x.reason, x.count, top, "#d97a1e"));
   if (!rows.length) rows.push(el("tr", {}, el("td", { class: "muted", colspan: 3 }, s.available ? "none in the last 24 hours" : "unknown while the store is unavailable")));
@@ -352,6 +366,7 @@ function render(st) {
 }
 
 let lastOK = null;
+let last = null;
 
 async function poll() {
   try {
@@ -359,6 +374,7 @@ async function poll() {
     if (!resp.ok) throw new Error("status.json answered " + resp.status);
     const st = await resp.json();
     lastOK = st.generated_at;
+    last = st;
     render(st);
   } catch (e) {
     document.getElementById("offline").hidden = false;
@@ -368,4 +384,5 @@ async function poll() {
   }
 }
 
+window.addEventListener("resize", () => last && render(last));
 poll();
