@@ -5,6 +5,7 @@
 //	leadhouse serve                  receive callbacks on LEADHOUSE_LISTEN
 //	leadhouse migrate                create or update tables and views, then exit
 //	leadhouse query [-time N] "SQL"  print a query's result as TabSeparated (-time: N timed runs)
+//	leadhouse report funnel [flags]  print the sales funnel as a text bar chart (report -h)
 //	leadhouse flatten [FILE|-]       print the rows a callback becomes, one JSON object per row
 //	leadhouse gen [flags]            write generated callbacks as NDJSON (benchmarks)
 //	leadhouse loadgen [flags]        drive HTTP load at a running leadhouse (benchmarks)
@@ -60,6 +61,8 @@ commands:
   serve              receive callbacks on LEADHOUSE_LISTEN (default :8080)
   migrate            create or update tables and views, then exit
   query [-time N] "SQL"  print a query's result as TabSeparated (-time N: timed runs)
+  report funnel [--project P] [--since T]
+                     print the sales funnel as a text bar chart (report -h for more)
   flatten [FILE|-]   print the rows a callback becomes, one JSON object per row
   gen [flags]        write generated callbacks as NDJSON
   loadgen [flags]    drive HTTP load at a running leadhouse
@@ -83,6 +86,8 @@ func run(ctx context.Context, args []string, environ map[string]string, stdin io
 		return runGen(rest, stdout)
 	case "loadgen":
 		return runLoadgen(ctx, rest, stdout)
+	case "report":
+		return runReport(ctx, rest, environ, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "leadhouse", version)
 		return nil
