@@ -32,18 +32,25 @@ func (f StoreStatsFunc) StoreStats(ctx context.Context) (lhsql.Status, error) { 
 //go:embed statuspage
 var statusPage embed.FS
 
-var statusAssets = map[string]string{
-	"app.js":    "text/javascript; charset=utf-8",
-	"style.css": "text/css; charset=utf-8",
+// assetType is the Content-Type of the status page's file name, or "" for no such file.
+func assetType(name string) string {
+	switch name {
+	case "app.js":
+		return "text/javascript; charset=utf-8"
+	case "style.css":
+		return "text/css; charset=utf-8"
+	}
+	return ""
 }
 
-// pageHeaders are the status page's security headers: it loads only its own script and style
-// and fetches only /status.json.
-var pageHeaders = map[string][]string{
-	"Content-Security-Policy": {"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"},
-	"X-Content-Type-Options":  {"nosniff"},
-	"Referrer-Policy":         {"no-referrer"},
-	"Cache-Control":           {"no-cache"},
+// setPageHeaders sets the status page's security headers: it loads only its own script and
+// style and fetches only /status.json.
+func setPageHeaders(h http.Header, contentType string) {
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-cache")
 }
 
 func serveStatusPage(w http.ResponseWriter, _ *http.Request) {
@@ -51,17 +58,14 @@ func serveStatusPage(w http.ResponseWriter, _ *http.Request) {
 	if err != nil {
 		panic("server: status page not embedded: " + err.Error()) // a broken build, never input
 	}
-	for k, v := range pageHeaders {
-		w.Header()[k] = v
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	setPageHeaders(w.Header(), "text/html; charset=utf-8")
 	_, _ = w.Write(b)
 }
 
 func serveStatusAsset(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("file")
-	ct, ok := statusAssets[name]
-	if !ok {
+	ct := assetType(name)
+	if ct == "" {
 		http.NotFound(w, r)
 		return
 	}
@@ -69,10 +73,7 @@ func serveStatusAsset(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		panic("server: status page asset not embedded: " + err.Error()) // a broken build, never input
 	}
-	for k, v := range pageHeaders {
-		w.Header()[k] = v
-	}
-	w.Header().Set("Content-Type", ct)
+	setPageHeaders(w.Header(), ct)
 	_, _ = w.Write(b)
 }
 
