@@ -12,7 +12,7 @@ CHDB_DIR    := .cache/chdb
 CHDB_LIB    := $(CURDIR)/$(CHDB_DIR)/libchdb.so
 export LEADHOUSE_CHDB_LIB ?= $(CHDB_LIB)
 
-.PHONY: deps build run test bench fuzz lint clean
+.PHONY: deps build run test test-browser bench fuzz lint clean
 
 deps: $(CHDB_DIR)/libchdb.so
 	$(GO) mod download
@@ -40,6 +40,11 @@ run: deps build
 test: deps
 	$(GO) vet ./...
 	LEADHOUSE_REQUIRE_CHDB=1 $(GO) test -race -count=1 -timeout 15m ./...
+
+# Only the status page in headless Chromium (make test runs it too). Run as root it installs
+# Debian's chromium when missing; screenshots go to $(or $(LEADHOUSE_TEST_ARTIFACTS),test-artifacts/).
+test-browser: deps
+	LEADHOUSE_REQUIRE_CHDB=1 $(GO) test -race -count=1 -timeout 15m -run 'TestStatusPageInABrowser' -v ./cmd/leadhouse/
 
 # Benchmarks are separate from tests: timings on these shared machines are noisy, so figures are
 # medians of repeated runs, never assertions.

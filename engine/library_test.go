@@ -26,7 +26,7 @@ func TestFindLibrarySearchOrder(t *testing.T) {
 	repoLib := mk("repo/" + cacheLib)
 	exeLib := mk("app/" + cacheLib)
 	systemLib := mk("usr/local/lib/libchdb.so")
-	pkgDir := filepath.Join(root, "repo/sink/chdb")
+	pkgDir := filepath.Join(root, "repo/engine")
 	if err := os.MkdirAll(pkgDir, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,6 @@ const (
 // Header values shared read-only by every response, so setting a header allocates nothing.
 var (
 	contentTypeJSON = []string{"application/json"}
-	contentTypeText = []string{"text/plain; charset=utf-8"}
 	allowPost       = []string{"POST"}
 	bearerChallenge = []string{`Bearer realm="leadhouse"`}
 	invalidToken    = []string{`Bearer realm="leadhouse", error="invalid_token"`}
@@ -106,7 +105,8 @@ func (s *Server) putWork(w *work) {
 func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	o := s.callback(w, r, start)
-	s.metrics.observe(o, time.Since(start))
+	end := time.Now()
+	s.metrics.observe(o, end, end.Sub(start))
 }
 
 func (s *Server) callback(w http.ResponseWriter, r *http.Request, start time.Time) outcome {
@@ -212,9 +212,11 @@ func (s *Server) deliver(w http.ResponseWriter, r *http.Request, wk *work, in si
 	if ferr != nil {
 		return s.reject(w, r, wk, in, ferr)
 	}
-	if _, err := s.opts.Pipeline.Submit(r.Context(), in, sink.Decoded{Rows: &wk.rows}); err != nil {
+	ack, err := s.opts.Pipeline.Submit(r.Context(), in, sink.Decoded{Rows: &wk.rows})
+	if err != nil {
 		return s.submitFailed(w, r, err)
 	}
+	s.backlog.acked(in.ReceivedAt, ack.Position)
 	wk.resp = appendAccepted(wk.resp[:0], wk.rows.Lead.CallbackID, wk.rows.Lead.LeadID)
 	writeJSON(w, http.StatusAccepted, wk.resp)
 	return outcomeAccepted
@@ -265,9 +267,11 @@ func Reason(err error) string {
 func (s *Server) reject(w http.ResponseWriter, r *http.Request, wk *work, in sink.Input, ferr error) outcome {
 	reason := Reason(ferr)
 	s.debug(r, "callback rejected", "reason", reason, "err", ferr)
-	if _, err := s.opts.Pipeline.Submit(r.Context(), in, sink.Decoded{Reason: reason, Err: ferr}); err != nil {
+	ack, err := s.opts.Pipeline.Submit(r.Context(), in, sink.Decoded{Reason: reason, Err: ferr})
+	if err != nil {
 		return s.submitFailed(w, r, err)
 	}
+	s.backlog.acked(in.ReceivedAt, ack.Position)
 	wk.resp = appendError(wk.resp[:0], ferr.Error())
 	if reason == ReasonNotCallback {
 		writeJSON(w, http.StatusUnprocessableEntity, wk.resp)

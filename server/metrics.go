@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -83,6 +84,9 @@ func (k keyKind) String() string {
 // globally, so tests and several servers in one process do not collide). Create them before the
 // pipeline and pass OnFlush as its flush hook; the pipeline's counters are read from its Stats at
 // every scrape, once the Server using these Metrics exists. A Metrics serves one Server.
+//
+// Where they count, the Metrics also keep what the status page draws: the last hour of outcomes
+// and acknowledgement latencies by minute, and each table's last write.
 type Metrics struct {
 	reg     *prometheus.Registry
 	handler http.Handler
@@ -98,6 +102,9 @@ type Metrics struct {
 	flushFailures *prometheus.CounterVec
 
 	stats statsCollector
+
+	history history
+	flushes flushLog
 }
 
 // NewMetrics returns Metrics registered in a new registry, with Go runtime and process metrics.
@@ -163,6 +170,7 @@ func (m *Metrics) Handler() http.Handler { return m.handler }
 // OnFlush records one batch written to the store, or not written when err is not nil. Its
 // signature is the pipeline's flush hook.
 func (m *Metrics) OnFlush(table string, rows int, d time.Duration, err error) {
+	m.flushes.record(table, rows, time.Now(), err)
 	if err != nil {
 		m.flushFailures.WithLabelValues(table).Inc()
 		return
@@ -171,9 +179,49 @@ func (m *Metrics) OnFlush(table string, rows int, d time.Duration, err error) {
 	m.flushDuration.WithLabelValues(table).Observe(d.Seconds())
 }
 
-func (m *Metrics) observe(o outcome, d time.Duration) {
+// observe counts one callback request that ended at `at` with outcome o, d after it started.
+func (m *Metrics) observe(o outcome, at time.Time, d time.Duration) {
 	m.callbacks[o].Inc()
 	m.durations[o].Observe(d.Seconds())
+	m.history.add(at, o, d)
+}
+
+// flushLog remembers each table's rows written and when its last batch was written or refused.
+type flushLog struct {
+	mu     sync.Mutex
+	tables map[string]tableFlushes
+}
+
+type tableFlushes struct {
+	rows       int64 // written, as leadhouse_rows_flushed_total counts them
+	lastOK     time.Time
+	lastFailed time.Time
+}
+
+func (f *flushLog) record(table string, rows int, at time.Time, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.tables == nil {
+		f.tables = make(map[string]tableFlushes)
+	}
+	t := f.tables[table]
+	if err != nil {
+		t.lastFailed = at
+	} else {
+		t.rows += int64(rows)
+		t.lastOK = at
+	}
+	f.tables[table] = t
+}
+
+func (f *flushLog) snapshot() map[string]tableFlushes {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[string]tableFlushes, len(f.tables))
+	for k, v := range f.tables {
+		out[k] = v
+	}
+	return out
 }
 
 func (m *Metrics) authFailed(r authReason) { m.authFailures[r].Inc() }

@@ -1,4 +1,4 @@
-// Package server is leadhouse's HTTP side: the authenticated callback endpoint, health checks and metrics.
+// Package server is leadhouse's HTTP side: the authenticated callback endpoint, health checks, metrics and the status page.
 package server
 
 import (
@@ -135,6 +135,18 @@ type Options struct {
 	// under the 30s most supervisors wait before killing.
 	ShutdownTimeout time.Duration
 
+	// StoreStats reads the warehouse's numbers for the status page (rows per table, dead
+	// letters, today's scenarios). Default nil: the page shows the process's own numbers only.
+	StoreStats StoreStats
+	// StoreStatsTimeout bounds one StoreStats call; past it the page says the store is
+	// unavailable. Default 3s.
+	StoreStatsTimeout time.Duration
+	// StoreStatsMaxAge is how long a StoreStats answer (or failure) is reused, so that pages
+	// polling the status never load the store. Default 10s.
+	StoreStatsMaxAge time.Duration
+	// WALMaxBytes is the write-ahead log's limit (wal.Options.MaxBytes), which the status page
+	// shows the backlog against. Default 0: the page shows the backlog alone.
+	WALMaxBytes int64
 	// now is the clock of the limits and of the webhook-timestamp check; tests set it.
 	// Default time.Now.
 	now func() time.Time
@@ -198,6 +210,12 @@ func (o *Options) setDefaults() {
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 25 * time.Second
 	}
+	if o.StoreStatsTimeout <= 0 {
+		o.StoreStatsTimeout = 3 * time.Second
+	}
+	if o.StoreStatsMaxAge <= 0 {
+		o.StoreStatsMaxAge = 10 * time.Second
+	}
 }
 
 // Server answers leadhouse's HTTP requests:
@@ -206,7 +224,8 @@ func (o *Options) setDefaults() {
 //	GET  /healthz       200 while the process serves HTTP
 //	GET  /readyz        200 when the pipeline takes callbacks, 503 with the reason otherwise
 //	GET  /metrics       Prometheus text exposition
-//	GET  /              one line pointing at the documentation
+//	GET  /, /status     the status page, for people (no token: aggregates only)
+//	GET  /status.json   the numbers the status page shows (see ServeStatus)
 //
 // A Server is safe for concurrent use.
 type Server struct {
@@ -226,6 +245,9 @@ type Server struct {
 	msgTooLarge []byte    // the 413 answer, naming the limit
 	drainOnce   sync.Once
 	draining    chan struct{} // closed when shutdown starts
+	started     time.Time
+	backlog     *backlogAge
+	store       *storeCache
 }
 
 // New returns a Server for opts.
@@ -240,7 +262,11 @@ func New(opts Options) (*Server, error) {
 		sem:        make(chan struct{}, opts.MaxConcurrent),
 		retryAfter: []string{strconv.FormatInt(int64((opts.RetryAfter+time.Second-1)/time.Second), 10)},
 		draining:   make(chan struct{}),
+		started:    time.Now(),
 	}
+	// A backlog already in the log when the server starts was left by an earlier process.
+	s.backlog = newBacklogAge(s.started, opts.Pipeline.Stats().WALBacklogBytes > 0)
+	s.store = &storeCache{src: opts.StoreStats, timeout: opts.StoreStatsTimeout, maxAge: opts.StoreStatsMaxAge}
 	s.msgTooLarge = appendError(nil, "body larger than "+strconv.FormatInt(opts.MaxBodyBytes, 10)+" bytes")
 	if err := s.setupAuth(); err != nil {
 		return nil, err
@@ -256,7 +282,10 @@ func New(opts Options) (*Server, error) {
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
 	s.mux.HandleFunc("GET /readyz", s.serveReady)
 	s.mux.Handle("GET /metrics", s.metrics.Handler())
-	s.mux.HandleFunc("GET /{$}", serveIndex)
+	s.mux.HandleFunc("GET /{$}", serveStatusPage)
+	s.mux.HandleFunc("GET /status", serveStatusPage)
+	s.mux.HandleFunc("GET /status/{file}", serveStatusAsset)
+	s.mux.HandleFunc("GET /status.json", s.ServeStatus)
 	return s, nil
 }
 
@@ -359,9 +388,4 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("shut down http server: %w", err)
 	}
 	return nil
-}
-
-func serveIndex(w http.ResponseWriter, _ *http.Request) {
-	w.Header()["Content-Type"] = contentTypeText
-	_, _ = w.Write([]byte("leadhouse: POST CRM lead callbacks to /v1/callbacks; see https://github.com/leadhouse/leadhouse#readme\n"))
 }

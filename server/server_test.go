@@ -69,7 +69,7 @@ func (p *fakePipeline) Submit(ctx context.Context, in sink.Input, dec sink.Decod
 		return sink.Ack{}, p.submitErr
 	}
 	p.submits = append(p.submits, s)
-	return sink.Ack{}, nil
+	return sink.Ack{Position: wal.Position{Segment: 1, Offset: int64(len(p.submits))}}, nil
 }
 
 func (p *fakePipeline) Ready() error { p.mu.Lock(); defer p.mu.Unlock(); return p.ready }
@@ -586,10 +586,10 @@ func TestReadyzReflectsPipeline(t *testing.T) {
 	}
 }
 
-func TestIndexPointsAtDocs(t *testing.T) {
+func TestIndexIsTheStatusPage(t *testing.T) {
 	s := newTestServer(t, &fakePipeline{}, nil)
 	w := serve(s, httptest.NewRequest(http.MethodGet, "/", nil))
-	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "/v1/callbacks") {
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "status.json") || !strings.Contains(w.Body.String(), "/v1/callbacks") {
 		t.Errorf("index: %d %q", w.Code, w.Body)
 	}
 	if w := serve(s, httptest.NewRequest(http.MethodGet, "/nope", nil)); w.Code != http.StatusNotFound {

@@ -151,15 +151,24 @@ func start(t *testing.T, bin string, env []string) *instance {
 		cmd.Process.Kill()
 		t.Fatalf("serve did not start:\n%s", inst.stderr)
 	}
-	waitFor(t, func() bool {
-		resp, err := http.Get(inst.url + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	// Ready, not degraded: serve answers at once, and writes once its store is migrated.
+	waitFor(t, func() bool { return inst.readiness() == "ready" })
 	return inst
+}
+
+// readiness is the status /readyz reports: ready, degraded, not_ready, or "" when it does not
+// answer.
+func (i *instance) readiness() string {
+	resp, err := http.Get(i.url + "/readyz")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var r struct{ Status string }
+	if json.NewDecoder(resp.Body).Decode(&r) != nil {
+		return ""
+	}
+	return r.Status
 }
 
 // stop sends SIGTERM and requires a clean exit.

@@ -6,6 +6,7 @@
 //	leadhouse migrate                create or update tables and views, then exit
 //	leadhouse engine                 run the embedded engine as a ClickHouse server until stopped
 //	leadhouse query [-time N] "SQL"  print a query's result as TabSeparated (-time: N timed runs)
+//	leadhouse report funnel [flags]  print the sales funnel as a text bar chart (report -h)
 //	leadhouse flatten [FILE|-]       print the rows a callback becomes, one JSON object per row
 //	leadhouse gen [flags]            write generated callbacks as NDJSON (benchmarks)
 //	leadhouse loadgen [flags]        drive HTTP load at a running leadhouse (benchmarks)
@@ -62,6 +63,8 @@ commands:
   migrate            create or update tables and views, then exit
   engine             run the embedded engine as a ClickHouse server until stopped (serve runs one itself)
   query [-time N] "SQL"  print a query's result as TabSeparated (-time N: timed runs)
+  report funnel [--project P] [--since T]
+                     print the sales funnel as a text bar chart (report -h for more)
   flatten [FILE|-]   print the rows a callback becomes, one JSON object per row
   gen [flags]        write generated callbacks as NDJSON
   loadgen [flags]    drive HTTP load at a running leadhouse
@@ -85,6 +88,8 @@ func run(ctx context.Context, args []string, environ map[string]string, stdin io
 		return runGen(rest, stdout)
 	case "loadgen":
 		return runLoadgen(ctx, rest, stdout)
+	case "report":
+		return runReport(ctx, rest, environ, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "leadhouse", version)
 		return nil

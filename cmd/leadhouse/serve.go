@@ -19,6 +19,7 @@ import (
 	"github.com/leadhouse/leadhouse/server"
 	"github.com/leadhouse/leadhouse/sink"
 	"github.com/leadhouse/leadhouse/sink/wal"
+	lhsql "github.com/leadhouse/leadhouse/sql"
 )
 
 // runServe receives callbacks until ctx is cancelled (SIGINT/SIGTERM), then stops accepting,
@@ -100,6 +101,11 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 		MaxConcurrent:       cfg.MaxConcurrent,
 		// A third of the shutdown time for requests in flight, the rest to flush (below).
 		ShutdownTimeout: cfg.ShutdownTimeout / 3,
+		// The status page's warehouse numbers, read with SQL over the store (cached by the server).
+		StoreStats: server.StoreStatsFunc(func(ctx context.Context) (lhsql.Status, error) {
+			return lhsql.ReadStatus(ctx, wh.store)
+		}),
+		WALMaxBytes: int64(cfg.WALMaxBytes),
 	})
 	if err != nil {
 		closePipeline(ctx, pipe, cfg.ShutdownTimeout)
@@ -124,7 +130,7 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 		log.Info("authentication", "tokens", len(cfg.Tokens), "webhook_secrets", len(cfg.WebhookSecrets),
 			"hmac_secrets", len(cfg.HMACSecrets), "require", cfg.AuthRequire, "trusted_proxies", len(trusted))
 	}
-	log.Info("serving callbacks", "addr", ln.Addr().String(), "endpoint", "POST /v1/callbacks", "wal_sync", cfg.WALSync)
+	log.Info("serving callbacks", "addr", ln.Addr().String(), "endpoint", "POST /v1/callbacks", "status_page", "GET /", "wal_sync", cfg.WALSync)
 	serveErr := srv.Serve(ctx, ln)
 
 	log.Info("shutting down: flushing buffered callbacks")
