@@ -61,6 +61,7 @@ type config struct {
 	WALSync          string        `env:"LEADHOUSE_WAL_SYNC" envDefault:"always" help:"always: fsync before 202; interval: fsync every LEADHOUSE_WAL_SYNC_INTERVAL"`
 	WALSyncInterval  time.Duration `env:"LEADHOUSE_WAL_SYNC_INTERVAL" envDefault:"100ms" help:"longest a 202 may wait for an fsync when LEADHOUSE_WAL_SYNC=interval"`
 	WALMaxBytes      byteSize      `env:"LEADHOUSE_WAL_MAX_BYTES" envDefault:"4GiB" help:"backlog kept while the store is down; past it callbacks get 503"`
+	WALSegmentBytes  byteSize      `env:"LEADHOUSE_WAL_SEGMENT_BYTES" envDefault:"64MiB" help:"size of one write-ahead log file; disk is given back a whole file at a time once its callbacks are stored"`
 	ShutdownTimeout  time.Duration `env:"LEADHOUSE_SHUTDOWN_TIMEOUT" envDefault:"30s" help:"time to stop on SIGTERM: a third for requests in flight, the rest to flush (the WAL keeps what is left)"`
 	LogFormat        string        `env:"LEADHOUSE_LOG_FORMAT" envDefault:"auto" help:"auto (text on a terminal, json otherwise), text or json"`
 	LogLevel         string        `env:"LEADHOUSE_LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error"`
@@ -124,6 +125,7 @@ func (c *config) validate() error {
 		{"LEADHOUSE_MAX_CONCURRENT", int64(c.MaxConcurrent)},
 		{"LEADHOUSE_WAL_SYNC_INTERVAL", int64(c.WALSyncInterval)},
 		{"LEADHOUSE_WAL_MAX_BYTES", int64(c.WALMaxBytes)},
+		{"LEADHOUSE_WAL_SEGMENT_BYTES", int64(c.WALSegmentBytes)},
 		{"LEADHOUSE_SHUTDOWN_TIMEOUT", int64(c.ShutdownTimeout)},
 		{"LEADHOUSE_WEBHOOK_TOLERANCE", int64(c.WebhookTolerance)},
 		{"LEADHOUSE_WEBHOOK_MAX_IDS", int64(c.WebhookMaxIDs)},

@@ -118,8 +118,17 @@ func serveEnv(dataDir string, extra ...string) []string {
 	return append(env, extra...)
 }
 
-// start runs serve and waits until it logs its address and answers /readyz.
+// start runs serve and waits until it logs its address and /readyz says it is ready.
 func start(t *testing.T, bin string, env []string) *instance {
+	t.Helper()
+	inst := launch(t, bin, env)
+	// Ready, not degraded: serve answers at once, and writes once its store is migrated.
+	waitFor(t, func() bool { return inst.readiness() == "ready" })
+	return inst
+}
+
+// launch runs serve and waits until it logs its address, whatever its store.
+func launch(t *testing.T, bin string, env []string) *instance {
 	t.Helper()
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = env
@@ -151,8 +160,6 @@ func start(t *testing.T, bin string, env []string) *instance {
 		cmd.Process.Kill()
 		t.Fatalf("serve did not start:\n%s", inst.stderr)
 	}
-	// Ready, not degraded: serve answers at once, and writes once its store is migrated.
-	waitFor(t, func() bool { return inst.readiness() == "ready" })
 	return inst
 }
 
@@ -235,8 +242,14 @@ func post(t *testing.T, client *http.Client, url, auth string, body []byte) answ
 
 func query(t *testing.T, bin, dataDir, sql string) string {
 	t.Helper()
+	return queryEnv(t, bin, dataDir, nil, sql)
+}
+
+// queryEnv is query with more settings, such as the address of a server.
+func queryEnv(t *testing.T, bin, dataDir string, env []string, sql string) string {
+	t.Helper()
 	cmd := exec.Command(bin, "query", sql)
-	cmd.Env = serveEnv(dataDir)
+	cmd.Env = serveEnv(dataDir, env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

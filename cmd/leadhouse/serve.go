@@ -190,6 +190,7 @@ func newPipeline(cfg config, log *slog.Logger, st sink.Store, health func() erro
 		Sync:         mode,
 		SyncInterval: cfg.WALSyncInterval,
 		MaxBytes:     int64(cfg.WALMaxBytes),
+		SegmentBytes: int64(cfg.WALSegmentBytes),
 		Tracker:      tracker,
 	})
 	if err != nil {
