@@ -303,9 +303,11 @@ func (p *Pipeline) storeSucceeded(i int) {
 // finish retires a stored generation: its records are done, its memory is freed and the log's
 // committed position moves past everything stored.
 func (p *Pipeline) finish(g *generation) {
-	if g.noted {
+	if g.noted && len(g.handedOn) == 0 {
 		// Its records need not be written again after a crash, even before the commit passes
-		// them all.
+		// them all. Not so when some became dead letters of the next generation, not stored yet:
+		// after a crash this one is written again (its parts dropped by their tokens), and makes
+		// them again.
 		if err := p.log.BatchStored(g.note); err != nil {
 			p.opts.Logger.Warn("cannot note a stored batch in the write-ahead log", "err", err)
 		}
