@@ -88,12 +88,12 @@ for run in $(seq 1 "$RUNS"); do
       e="$work/engine$run"; engine "$e" "$hp" "$np"
       start serve "$d" LEADHOUSE_CLICKHOUSE_ADDR="127.0.0.1:$hp" LEADHOUSE_CLICKHOUSE_USERNAME=leadhouse \
         LEADHOUSE_CLICKHOUSE_PASSWORD="$(cat "$e/engine/leadhouse.password")" $SERVE_ENV
-      epid=$(enginepid "$e")
     else
       start serve "$d" LEADHOUSE_ENGINE_HTTP_PORT="$hp" LEADHOUSE_ENGINE_NATIVE_PORT="$np" $SERVE_ENV
-      epid=$(enginepid "$d")
     fi
-    until curl -sf "$base/readyz" >/dev/null; do sleep 0.1; done
+    # Ready, not degraded: serve answers at once and writes once its store is migrated.
+    until curl -s "$base/readyz" | grep -q '"status":"ready"'; do sleep 0.1; done
+    epid=$(enginepid "${e:-$d}")
     lpid=$(cat "$d.pid")
     l0=$(cpu "$lpid"); e0=$(cpu "$epid")
     load -url "$base/v1/callbacks" >"$d.max"
