@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -41,6 +42,33 @@ type Config struct {
 	AnalystPassword string
 	// LogLevel is the engine's own log level in DataDir/engine/log; default "warning".
 	LogLevel string
+	// Cluster, when set, makes the engine a node of a cluster: its <remote_servers> entry, which
+	// Distributed tables and ON CLUSTER name, and its {cluster}, {shard} and {replica} macros.
+	Cluster *Cluster
+}
+
+// Cluster describes the cluster an engine belongs to, as every node's configuration repeats it.
+type Cluster struct {
+	// Name is the cluster's name in <remote_servers>. Required.
+	Name string
+	// Shards lists, per shard, its replicas' native-protocol addresses. Required.
+	Shards [][]Node
+	// Shard and Replica are this node's macros: its shard's number (1-based) and its replica's
+	// name within the shard. Required.
+	Shard   int
+	Replica string
+	// Password is the password of User on every node: one node's Distributed tables connect to
+	// the others as User. Required.
+	Password string
+	// InternalReplication is set when the shards' tables replicate themselves
+	// (Replicated*MergeTree): a Distributed insert then writes one replica of a shard, not all.
+	InternalReplication bool
+}
+
+// Node is one replica's native-protocol address.
+type Node struct {
+	Host string
+	Port int
 }
 
 const (
@@ -87,8 +115,27 @@ func (c *Config) setDefaults() error {
 	if c.LogLevel == "" {
 		c.LogLevel = "warning"
 	}
+	if cl := c.Cluster; cl != nil {
+		switch {
+		case cl.Name == "" || !identifier.MatchString(cl.Name):
+			return fmt.Errorf("engine config: cluster name %q is not an identifier", cl.Name)
+		case len(cl.Shards) == 0:
+			return errors.New("engine config: a cluster of no shards")
+		case cl.Shard < 1 || cl.Shard > len(cl.Shards):
+			return fmt.Errorf("engine config: shard %d of a cluster of %d", cl.Shard, len(cl.Shards))
+		case cl.Replica == "":
+			return errors.New("engine config: the replica's name is required")
+		case cl.Password == "":
+			return errors.New("engine config: a cluster needs the password of its nodes' user")
+		}
+		if c.Password == "" {
+			c.Password = cl.Password
+		}
+	}
 	return nil
 }
+
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // StoreDir is where the engine keeps its databases.
 func (c *Config) StoreDir() string { return filepath.Join(c.DataDir, "chdb") }
@@ -235,13 +282,16 @@ func readListenConfig(configPath string) (listenConfig, error) {
 // The XML below is ClickHouse's server configuration, as much of it as the engine needs.
 
 type xmlServer struct {
-	XMLName       xml.Name  `xml:"clickhouse"`
-	Path          string    `xml:"path"`
-	TmpPath       string    `xml:"tmp_path"`
-	UserFilesPath string    `xml:"user_files_path"`
-	ListenHost    string    `xml:"listen_host"`
-	Logger        xmlLogger `xml:"logger"`
-	Users         struct {
+	XMLName         xml.Name    `xml:"clickhouse"`
+	Path            string      `xml:"path"`
+	TmpPath         string      `xml:"tmp_path"`
+	UserFilesPath   string      `xml:"user_files_path"`
+	ListenHost      string      `xml:"listen_host"`
+	Logger          xmlLogger   `xml:"logger"`
+	DistributedPool int         `xml:"background_distributed_schedule_pool_size,omitempty"`
+	RemoteServers   *xmlRemotes `xml:"remote_servers,omitempty"`
+	Macros          *xmlMacros  `xml:"macros,omitempty"`
+	Users           struct {
 		UsersXML struct {
 			Path string `xml:"path"`
 		} `xml:"users_xml"`
@@ -249,6 +299,34 @@ type xmlServer struct {
 			Path string `xml:"path"`
 		} `xml:"local_directory"`
 	} `xml:"user_directories"`
+}
+
+// xmlRemotes is <remote_servers> with one cluster; its element is named after the cluster.
+type xmlRemotes struct {
+	Cluster xmlCluster
+}
+
+type xmlCluster struct {
+	XMLName xml.Name
+	Shards  []xmlShard `xml:"shard"`
+}
+
+type xmlShard struct {
+	InternalReplication bool         `xml:"internal_replication"`
+	Replicas            []xmlReplica `xml:"replica"`
+}
+
+type xmlReplica struct {
+	Host     string `xml:"host"`
+	Port     int    `xml:"port"`
+	User     string `xml:"user"`
+	Password string `xml:"password"`
+}
+
+type xmlMacros struct {
+	Cluster string `xml:"cluster"`
+	Shard   int    `xml:"shard"`
+	Replica string `xml:"replica"`
 }
 
 type xmlLogger struct {
@@ -279,6 +357,21 @@ func (c *Config) server(usersPath string) xmlServer {
 		},
 	}
 	s.Users.UsersXML.Path = usersPath
+	if cl := c.Cluster; cl != nil {
+		// clickhouse-local runs no pool for Distributed tables' background sends unless told:
+		// without one, rows inserted into a Distributed table wait in its queue for good.
+		s.DistributedPool = 4
+		rc := xmlCluster{XMLName: xml.Name{Local: cl.Name}}
+		for _, shard := range cl.Shards {
+			xs := xmlShard{InternalReplication: cl.InternalReplication}
+			for _, n := range shard {
+				xs.Replicas = append(xs.Replicas, xmlReplica{Host: n.Host, Port: n.Port, User: User, Password: cl.Password})
+			}
+			rc.Shards = append(rc.Shards, xs)
+		}
+		s.RemoteServers = &xmlRemotes{Cluster: rc}
+		s.Macros = &xmlMacros{Cluster: cl.Name, Shard: cl.Shard, Replica: cl.Replica}
+	}
 	// Users and roles created with SQL (by User) are kept with the data.
 	s.Users.LocalDirectory.Path = filepath.Join(c.StoreDir(), "access") + "/"
 	return s

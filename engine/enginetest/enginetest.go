@@ -219,3 +219,33 @@ func ProcessCPU(pid int) time.Duration {
 	// Linux reports clock ticks of USER_HZ, 100 per second on every architecture Go supports.
 	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
+
+// ClusterPassword is the password of engine.User on every node StartCluster starts.
+const ClusterPassword = "enginetest-cluster-password"
+
+// StartCluster starts shards engines of their own on free ports of this machine, one replica per
+// shard, as the nodes of a cluster named name: each one's <remote_servers> lists them all, so a
+// Distributed table on any of them spreads rows over all. They are stopped when the test ends.
+func StartCluster(tb testing.TB, name string, shards int) []*engine.Supervisor {
+	tb.Helper()
+	ports, err := FreePorts(2 * shards)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cl := engine.Cluster{Name: name, Password: ClusterPassword}
+	for i := range shards {
+		cl.Shards = append(cl.Shards, []engine.Node{{Host: "127.0.0.1", Port: ports[2*i+1]}})
+	}
+	sups := make([]*engine.Supervisor, shards)
+	for i := range shards {
+		node := cl
+		node.Shard, node.Replica = i+1, "r1"
+		sups[i] = Start(tb, engine.Config{
+			DataDir:  tb.TempDir(),
+			HTTPPort: ports[2*i],
+			TCPPort:  ports[2*i+1],
+			Cluster:  &node,
+		}, nil)
+	}
+	return sups
+}
