@@ -21,7 +21,8 @@ type driver struct {
 	mu      sync.Mutex
 	bodies  [][]byte
 	next    int
-	url     string // the callback URL; changes when serve restarts
+	urls    []string // the callback URLs, taken in turn; change when serve restarts
+	turn    int
 	acked   map[string]bool
 	sent    int
 	refused int
@@ -39,9 +40,10 @@ func newDriver(n int) *driver {
 	return d
 }
 
-func (d *driver) target(url string) {
+// target sends the next callbacks to urls, in turn.
+func (d *driver) target(urls ...string) {
 	d.mu.Lock()
-	d.url = url
+	d.urls = urls
 	d.mu.Unlock()
 }
 
@@ -52,7 +54,8 @@ func (d *driver) take() ([]byte, string) {
 		return nil, ""
 	}
 	d.next++
-	return d.bodies[d.next-1], d.url
+	d.turn++
+	return d.bodies[d.next-1], d.urls[d.turn%len(d.urls)]
 }
 
 // run sends with clients goroutines until stop is closed or the bodies run out.
