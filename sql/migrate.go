@@ -121,12 +121,54 @@ func Migrate(ctx context.Context, db DB, log *slog.Logger) (applied []string, er
 }
 
 func migrate(ctx context.Context, db DB, log *slog.Logger, fsys fs.FS) ([]string, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	files, err := loadFiles(fsys)
 	if err != nil {
 		return nil, err
+	}
+	return migrateFiles(ctx, db, log, files, func(s string) ([]string, error) { return []string{s}, nil })
+}
+
+// MigrateCluster applies the built-in migrations to every node of a cluster, rewritten as c says
+// (see Cluster): nodes has a DB on each, and each node records in its own schema_migrations what
+// was applied to it, so a node added later, or one that was down, catches up at the next start.
+// With c.OnCluster the statements run once, on nodes[0], which the server passes on to the
+// others; the record is then nodes[0]'s.
+func MigrateCluster(ctx context.Context, nodes []DB, c Cluster, log *slog.Logger) (applied []string, err error) {
+	if c.Name == "" || len(nodes) == 0 {
+		return nil, errors.New("migrate a cluster: a cluster name and at least one node are needed")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	files := Files()
+	known, err := Names(files)
+	if err != nil {
+		return nil, err
+	}
+	rewrite := func(s string) ([]string, error) { return c.Rewrite(s, known) }
+	if c.OnCluster {
+		nodes = nodes[:1]
+	}
+	seen := map[string]bool{}
+	for i, db := range nodes {
+		names, err := migrateFiles(ctx, db, log.With("node", i+1), files, rewrite)
+		if err != nil {
+			return applied, fmt.Errorf("node %d of %d: %w", i+1, len(nodes), err)
+		}
+		for _, n := range names {
+			if !seen[n] {
+				seen[n] = true
+				applied = append(applied, n)
+			}
+		}
+	}
+	return applied, nil
+}
+
+// migrateFiles applies to db the files it lacks, each statement as rewrite turns it.
+func migrateFiles(ctx context.Context, db DB, log *slog.Logger, files []File, rewrite func(string) ([]string, error)) ([]string, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	if err := createMigrationsTable(ctx, db); err != nil {
 		return nil, err
@@ -156,7 +198,7 @@ func migrate(ctx context.Context, db DB, log *slog.Logger, fsys fs.FS) ([]string
 	}
 	var names []string
 	for _, f := range pending {
-		n, err := apply(ctx, db, f)
+		n, err := apply(ctx, db, f, rewrite)
 		if err != nil {
 			return names, err
 		}
@@ -217,15 +259,24 @@ func appliedFiles(ctx context.Context, db DB) (map[uint32]appliedFile, error) {
 	return done, nil
 }
 
-// apply runs f's statements and records f. It returns the number of statements run.
-func apply(ctx context.Context, db DB, f File) (int, error) {
+// apply runs f's statements, as rewrite turns them, and records f. It returns the number of
+// statements run.
+func apply(ctx context.Context, db DB, f File, rewrite func(string) ([]string, error)) (int, error) {
 	st, err := f.Statements()
 	if err != nil {
 		return 0, err
 	}
+	n := 0
 	for _, s := range st {
-		if err := db.Exec(ctx, s.SQL); err != nil {
+		sqls, err := rewrite(s.SQL)
+		if err != nil {
 			return 0, fmt.Errorf("migration %s: statement at line %d: %w", f.Name, s.Line, err)
+		}
+		for _, q := range sqls {
+			if err := db.Exec(ctx, q); err != nil {
+				return 0, fmt.Errorf("migration %s: statement at line %d: %w", f.Name, s.Line, err)
+			}
+			n++
 		}
 	}
 	// The token makes a second record of the same file content a no-op (see Migrate). Name and
@@ -236,5 +287,5 @@ func apply(ctx context.Context, db DB, f File) (int, error) {
 	if err := db.Exec(ctx, record); err != nil {
 		return 0, fmt.Errorf("migration %s: record in schema_migrations: %w", f.Name, err)
 	}
-	return len(st), nil
+	return n, nil
 }

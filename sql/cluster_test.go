@@ -1,0 +1,199 @@
+package sql
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadhouse/leadhouse/engine"
+	"github.com/leadhouse/leadhouse/engine/enginetest"
+	"github.com/leadhouse/leadhouse/gen"
+	"github.com/leadhouse/leadhouse/sink/clickhouse"
+)
+
+// clusterNodes starts a cluster of n engine processes, each a shard, and returns a store on the
+// same database of each.
+func clusterNodes(t *testing.T, n int) []*clickhouse.Store {
+	t.Helper()
+	var out []*clickhouse.Store
+	for _, sup := range enginetest.StartCluster(t, "lh", n) {
+		s, err := clickhouse.New(clickhouse.Options{Addr: []string{sup.HTTPAddr()}, Database: "warehouse", Username: engine.User, Password: sup.Password()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateDatabase(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func dbs(stores []*clickhouse.Store) []DB {
+	out := make([]DB, len(stores))
+	for i, s := range stores {
+		out[i] = s
+	}
+	return out
+}
+
+// The views are the same on a cluster of three shards as on one node for the same callbacks:
+// every view's every row, read through another node than the one the rows were written to.
+func TestClusterViewsAnswerAsOneNode(t *testing.T) {
+	ctx := context.Background()
+	single := migrated(t)
+	nodes := clusterNodes(t, 3)
+	if _, err := MigrateCluster(ctx, dbs(nodes), Cluster{Name: "lh"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	g := gen.New(gen.Options{Seed: 11, Leads: 60})
+	start := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
+	var ds []delivery
+	for i := range 400 {
+		ds = append(ds, delivery{body: g.Next(nil), at: start.Add(time.Duration(i) * time.Minute)})
+	}
+	// Re-deliveries, which every view counts once.
+	ds = append(ds, ds[3], ds[50], ds[51])
+	deliver(t, single, ds...)
+	deliver(t, nodes[0], ds...)
+	for _, tb := range []string{"lead_updates", "events", "notes", "calls", "dispositions", "status_transitions", "booking_docs"} {
+		exec(t, nodes[0], "SYSTEM FLUSH DISTRIBUTED "+tb)
+	}
+	// A lead's rows are on one shard, and every shard has some.
+	count := func(db DB, q string) int {
+		n, err := strconv.Atoi(strings.TrimSpace(queryString(t, db, q)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	perShard := 0
+	for i, n := range nodes {
+		c := count(n, "SELECT uniqExact(lead_id) FROM lead_updates_local")
+		if c == 0 {
+			t.Errorf("shard %d holds no lead", i+1)
+		}
+		perShard += c
+	}
+	if total := count(single, "SELECT uniqExact(lead_id) FROM lead_updates"); perShard != total {
+		t.Errorf("the shards hold %d leads between them, one node %d: a lead is on two shards", perShard, total)
+	}
+	names, err := Names(Files())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range viewNames(t, single) {
+		if !names[v] {
+			continue
+		}
+		t.Run(v, func(t *testing.T) {
+			q := "SELECT * FROM " + v + " ORDER BY ALL"
+			want, got := queryString(t, single, q), queryString(t, nodes[2], q)
+			if got != want {
+				t.Errorf("%s on the cluster differs from one node:\ncluster %d lines, one node %d lines\n%s", v,
+					strings.Count(got, "\n"), strings.Count(want, "\n"), firstDiff(got, want))
+			}
+		})
+	}
+}
+
+func viewNames(t *testing.T, db DB) []string {
+	t.Helper()
+	var out []string
+	for _, r := range query(t, db, "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine = 'View' ORDER BY name") {
+		out = append(out, r[0])
+	}
+	return out
+}
+
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range max(len(al), len(bl)) {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			return "line " + strconv.Itoa(i+1) + ":\n cluster:  " + x + "\n one node: " + y
+		}
+	}
+	return ""
+}
+
+// The statements a cluster runs, replicated or not, are golden files, and each one is a
+// statement the engine's parser takes.
+func TestClusterStatementsAreGoldenAndParse(t *testing.T) {
+	known, err := Names(Files())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newStore(t)
+	for _, c := range []struct {
+		name string
+		cl   Cluster
+	}{
+		{"cluster_sharded", Cluster{Name: "lh"}},
+		{"cluster_replicated", Cluster{Name: "lh", Replicated: true, OnCluster: true}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var b strings.Builder
+			for _, f := range Files() {
+				st, err := f.Statements()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, stmt := range st {
+					out, err := c.cl.Rewrite(stmt.SQL, known)
+					if err != nil {
+						t.Fatalf("%s line %d: %v", f.Name, stmt.Line, err)
+					}
+					for _, q := range out {
+						b.WriteString("-- " + f.Name + "\n" + q + ";\n\n")
+						if got := queryString(t, s, "SELECT length(formatQuery("+quoteString(q)+")) > 0"); got != "1\n" {
+							t.Errorf("the parser refuses %s", firstLine(q))
+						}
+					}
+				}
+			}
+			golden := filepath.Join("testdata", c.name+".sql")
+			if *update {
+				if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./sql -run TestClusterStatements -update)", err)
+			}
+			if b.String() != string(want) {
+				t.Errorf("cluster statements differ from %s; run go test ./sql -run TestClusterStatements -update and review the diff", golden)
+			}
+		})
+	}
+}
+
+// Every view is either per callback, lead or entity, or listed in AggregatingViews with every
+// column it has: a new view that counts across leads must say how its shards' rows combine.
+func TestAggregatingViewsNameEveryColumn(t *testing.T) {
+	s := migrated(t)
+	for v, spec := range AggregatingViews {
+		var cols, named []string
+		for _, r := range query(t, s, "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = '"+v+"' ORDER BY position") {
+			cols = append(cols, r[0])
+		}
+		for _, c := range spec {
+			named = append(named, c.Name)
+		}
+		if !slices.Equal(cols, named) {
+			t.Errorf("%s has columns %v; AggregatingViews names %v", v, cols, named)
+		}
+	}
+}
