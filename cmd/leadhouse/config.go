@@ -12,6 +12,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/leadhouse/leadhouse/engine"
 	"github.com/leadhouse/leadhouse/server"
 )
 
@@ -45,12 +46,20 @@ type config struct {
 	ClickHousePassword    string   `env:"LEADHOUSE_CLICKHOUSE_PASSWORD" help:"ClickHouse server password"`
 	ClickHouseTLS         bool     `env:"LEADHOUSE_CLICKHOUSE_TLS" envDefault:"false" help:"use https for addresses given as host:port"`
 	ClickHouseCompression string   `env:"LEADHOUSE_CLICKHOUSE_COMPRESSION" envDefault:"auto" help:"compression of inserted data: auto (none on this machine, lz4 otherwise), none, lz4 or zstd"`
+	Cluster               string   `env:"LEADHOUSE_CLICKHOUSE_CLUSTER" help:"cluster name in the servers' remote_servers: tables sharded by lead_id over it; empty: a single node"`
+	ClusterReplicated     bool     `env:"LEADHOUSE_CLICKHOUSE_REPLICATED" envDefault:"false" help:"with a cluster, make the shards' tables Replicated*MergeTree ({shard} and {replica} macros, Keeper or ZooKeeper)"`
+	ClusterOnCluster      bool     `env:"LEADHOUSE_CLICKHOUSE_ON_CLUSTER" envDefault:"false" help:"with a cluster, run DDL once with ON CLUSTER; false: on every node of LEADHOUSE_CLICKHOUSE_ADDR, which must list them all"`
 
 	EngineListen     []string `env:"LEADHOUSE_ENGINE_LISTEN" envSeparator:"," envDefault:"127.0.0.1" help:"addresses the embedded engine's HTTP and native ports listen on; 0.0.0.0 lets analysts on other hosts connect"`
 	EngineHTTPPort   int      `env:"LEADHOUSE_ENGINE_HTTP_PORT" envDefault:"8123" help:"the embedded engine's HTTP port (curl, JDBC, BI tools, leadhouse itself)"`
 	EngineNativePort int      `env:"LEADHOUSE_ENGINE_NATIVE_PORT" envDefault:"9000" help:"the embedded engine's native-protocol port (clickhouse-client, clickhouse-go, Grafana)"`
 	AnalystPassword  string   `env:"LEADHOUSE_ANALYST_PASSWORD" help:"password of the embedded engine's read-only analyst user; empty: no analyst user"`
 	EnginePassword   string   `env:"LEADHOUSE_ENGINE_PASSWORD" help:"password of leadhouse's own user on the embedded engine; empty: generated once and kept in the data dir"`
+	EngineNodes      string   `env:"LEADHOUSE_ENGINE_CLUSTER_NODES" help:"for leadhouse engine as a node of LEADHOUSE_CLICKHOUSE_CLUSTER: every node's native address, shards separated by ; and replicas by ,"`
+	EngineShard      int      `env:"LEADHOUSE_ENGINE_SHARD" envDefault:"1" help:"for leadhouse engine as a cluster node: its shard's number in LEADHOUSE_ENGINE_CLUSTER_NODES"`
+	EngineReplica    string   `env:"LEADHOUSE_ENGINE_REPLICA" envDefault:"r1" help:"for leadhouse engine as a cluster node: its replica's name"`
+	// engineNodes is the cluster the four settings above describe, nil for none.
+	engineNodes *engine.Cluster
 
 	BatchMaxRows     int           `env:"LEADHOUSE_BATCH_MAX_ROWS" envDefault:"50000" help:"flush when a table has this many buffered rows"`
 	BatchMaxBytes    byteSize      `env:"LEADHOUSE_BATCH_MAX_BYTES" envDefault:"16MiB" help:"flush when the buffered rows, raw bodies included, reach this size"`
@@ -84,6 +93,11 @@ func (c *config) validate() error {
 	default:
 		return fmt.Errorf("LEADHOUSE_WAL_SYNC=%q: expected always or interval", c.WALSync)
 	}
+	cl, err := c.engineCluster()
+	if err != nil {
+		return err
+	}
+	c.engineNodes = cl
 	switch c.ClickHouseCompression {
 	case "auto", "none", "lz4", "zstd":
 	default:
@@ -207,6 +221,37 @@ func trimList(items []string) []string {
 		}
 	}
 	return out
+}
+
+// engineCluster is the cluster `leadhouse engine` is a node of, nil for none.
+func (c *config) engineCluster() (*engine.Cluster, error) {
+	if c.EngineNodes == "" {
+		return nil, nil
+	}
+	if c.Cluster == "" {
+		return nil, errors.New("LEADHOUSE_ENGINE_CLUSTER_NODES: the engine's cluster needs a name in LEADHOUSE_CLICKHOUSE_CLUSTER")
+	}
+	if c.EnginePassword == "" {
+		return nil, errors.New("LEADHOUSE_ENGINE_CLUSTER_NODES: the nodes of a cluster share leadhouse's password: set LEADHOUSE_ENGINE_PASSWORD")
+	}
+	cl := &engine.Cluster{Name: c.Cluster, Shard: c.EngineShard, Replica: c.EngineReplica, Password: c.EnginePassword,
+		InternalReplication: c.ClusterReplicated}
+	for _, shard := range strings.Split(c.EngineNodes, ";") {
+		var nodes []engine.Node
+		for _, a := range strings.Split(shard, ",") {
+			host, port, err := net.SplitHostPort(strings.TrimSpace(a))
+			p, perr := strconv.Atoi(port)
+			if err != nil || perr != nil || p < 1 || p > 65535 {
+				return nil, fmt.Errorf("LEADHOUSE_ENGINE_CLUSTER_NODES=%q: expected host:port of each node's native port, shards separated by ; and replicas by ,", c.EngineNodes)
+			}
+			nodes = append(nodes, engine.Node{Host: host, Port: p})
+		}
+		cl.Shards = append(cl.Shards, nodes)
+	}
+	if c.EngineShard < 1 || c.EngineShard > len(cl.Shards) {
+		return nil, fmt.Errorf("LEADHOUSE_ENGINE_SHARD=%d: expected a shard of LEADHOUSE_ENGINE_CLUSTER_NODES, 1 to %d", c.EngineShard, len(cl.Shards))
+	}
+	return cl, nil
 }
 
 // requireAuth is checked by serve only: other subcommands need no token.

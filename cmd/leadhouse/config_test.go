@@ -146,6 +146,9 @@ func TestREADMEListsEveryVariable(t *testing.T) {
 	for i := range rt.NumField() {
 		f := rt.Field(i)
 		name := f.Tag.Get("env")
+		if name == "" {
+			continue // derived from the variables, not read itself
+		}
 		row := "| `" + name + "` | "
 		idx := strings.Index(string(readme), row)
 		if idx < 0 {

@@ -8,8 +8,6 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
-
-	"github.com/leadhouse/leadhouse/sink/clickhouse"
 )
 
 // connector brings the store up for serve: it creates the database and applies the migrations,
@@ -33,14 +31,14 @@ const (
 	connectMax = 30 * time.Second
 )
 
-func startConnector(st *clickhouse.Store, log *slog.Logger, ready func() error) *connector {
+func startConnector(migrate func(context.Context) error, log *slog.Logger, ready func() error) *connector {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &connector{err: fmt.Errorf("%w: connecting", errNotMigrated), cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
 		backoff := connectMin
 		for attempt := 1; ; attempt++ {
-			err := migrate(ctx, st, log)
+			err := migrate(ctx)
 			if err == nil {
 				if err := ready(); err != nil {
 					log.Error("cannot start writing to the store", "err", err)

@@ -34,6 +34,7 @@ type chServer struct {
 	exited    chan error
 	stderr    *lockedBuffer
 	enginePID int
+	env       []string // more settings of the engine, such as its cluster
 }
 
 func newServer(t *testing.T, bin string) *chServer {
@@ -61,6 +62,7 @@ func (s *chServer) start(t *testing.T) {
 	s.cmd.Env = append(os.Environ(), "LEADHOUSE_DATA_DIR="+s.dir, "LEADHOUSE_LOG_FORMAT=json",
 		fmt.Sprintf("LEADHOUSE_ENGINE_HTTP_PORT=%d", s.http), fmt.Sprintf("LEADHOUSE_ENGINE_NATIVE_PORT=%d", s.tcp),
 		"LEADHOUSE_ENGINE_PASSWORD="+serverPassword)
+	s.cmd.Env = append(s.cmd.Env, s.env...)
 	s.stderr = &lockedBuffer{}
 	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {

@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-
-	lhsql "github.com/leadhouse/leadhouse/sql"
 )
 
 // runQuery prints one query's result, TabSeparated unless the query names a FORMAT, so analysts
@@ -65,11 +63,8 @@ func runMigrate(ctx context.Context, cfg config, log *slog.Logger, stdout io.Wri
 		return err
 	}
 	defer wh.close(context.WithoutCancel(ctx))
-	st, desc := wh.store, wh.desc
-	if err := st.CreateDatabase(ctx); err != nil {
-		return err
-	}
-	applied, err := lhsql.Migrate(ctx, st, log)
+	desc := wh.desc
+	applied, err := wh.migrations(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

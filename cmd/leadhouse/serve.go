@@ -71,7 +71,7 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 	defer wl.Close()
 	pctx, stopPipe := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPipe()
-	conn = startConnector(wh.store, log, func() error { return pipe.Start(pctx) })
+	conn = startConnector(func(ctx context.Context) error { return wh.migrate(ctx, cfg, log) }, log, func() error { return pipe.Start(pctx) })
 	defer conn.stop()
 
 	srv, err := server.New(server.Options{

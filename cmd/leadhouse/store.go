@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -56,6 +57,7 @@ func engineConfig(cfg config) engine.Config {
 		Database:        cfg.ClickHouseDatabase,
 		Password:        cfg.EnginePassword,
 		AnalystPassword: cfg.AnalystPassword,
+		Cluster:         cfg.engineNodes,
 	}
 }
 
@@ -94,6 +96,11 @@ func storeOptions(cfg config, httpAddr, password string) clickhouse.Options {
 		Compression: cfg.ClickHouseCompression,
 		// The pipeline writes a generation's tables at once, on a connection each.
 		MaxConns: 8,
+	}
+	if cfg.Cluster != "" {
+		// A Distributed table's insert returns once every shard has its rows: until then the
+		// write-ahead log keeps them, and a retry under the same token stores none twice.
+		o.Settings = map[string]string{"distributed_foreground_insert": "1"}
 	}
 	if o.Compression == "auto" {
 		o.Compression = ""
@@ -181,17 +188,96 @@ func clientWarehouse(ctx context.Context, cfg config, log *slog.Logger) (*wareho
 	}
 }
 
-// migrate creates the store's database if needed and applies the migrations it lacks.
-func migrate(ctx context.Context, st *clickhouse.Store, log *slog.Logger) error {
-	if err := st.CreateDatabase(ctx); err != nil {
-		return err
-	}
-	applied, err := lhsql.Migrate(ctx, st, log)
-	if err != nil {
-		return err
-	}
+// migrate creates the store's database if needed and applies the migrations it lacks: on one
+// node, or on every node of a cluster.
+func (w *warehouse) migrate(ctx context.Context, cfg config, log *slog.Logger) error {
+	applied, err := w.migrations(ctx, cfg, log)
 	if len(applied) > 0 {
 		log.Info("migrations applied", "files", applied)
 	}
-	return nil
+	return err
+}
+
+// migrations applies the migrations the store lacks and returns their names.
+func (w *warehouse) migrations(ctx context.Context, cfg config, log *slog.Logger) ([]string, error) {
+	if cfg.Cluster == "" {
+		if err := w.store.CreateDatabase(ctx); err != nil {
+			return nil, err
+		}
+		return lhsql.Migrate(ctx, w.store, log)
+	}
+	nodes, err := clusterNodes(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	dbs := make([]lhsql.DB, len(nodes))
+	for i, n := range nodes {
+		defer n.Close()
+		dbs[i] = n
+	}
+	return lhsql.MigrateCluster(ctx, dbs, lhsql.Cluster{Name: cfg.Cluster, Replicated: cfg.ClusterReplicated, OnCluster: cfg.ClusterOnCluster}, log)
+}
+
+// clusterNodes returns a store on each address of LEADHOUSE_CLICKHOUSE_ADDR, after checking that
+// they are the cluster's nodes, all of them, as the first one's system.clusters lists them:
+// DDL run node by node must reach every node.
+func clusterNodes(ctx context.Context, cfg config) ([]*clickhouse.Store, error) {
+	addrs := cfg.ClickHouseAddr
+	if cfg.ClusterOnCluster {
+		addrs = addrs[:1]
+	}
+	var nodes []*clickhouse.Store
+	closeAll := func() {
+		for _, n := range nodes {
+			n.Close()
+		}
+	}
+	seen := map[string]string{}
+	for _, a := range addrs {
+		o := storeOptions(cfg, "", "")
+		o.Addr = []string{a}
+		n, err := clickhouse.New(o)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("LEADHOUSE_CLICKHOUSE_ADDR: %w", err)
+		}
+		nodes = append(nodes, n)
+		if err := n.CreateDatabase(ctx); err != nil {
+			closeAll()
+			return nil, fmt.Errorf("cluster node %s: %w", a, err)
+		}
+		var buf bytes.Buffer
+		if err := n.Query(ctx, "SELECT getMacro('shard') || '/' || getMacro('replica')", &buf); err != nil {
+			closeAll()
+			return nil, fmt.Errorf("cluster node %s: its shard and replica macros: %w", a, err)
+		}
+		id := strings.TrimSpace(buf.String())
+		if other, dup := seen[id]; dup {
+			closeAll()
+			return nil, fmt.Errorf("LEADHOUSE_CLICKHOUSE_ADDR: %s and %s are the same node of cluster %s (shard/replica %s)", other, a, cfg.Cluster, id)
+		}
+		seen[id] = a
+	}
+	if cfg.ClusterOnCluster {
+		return nodes, nil
+	}
+	var buf bytes.Buffer
+	if err := nodes[0].Query(ctx, "SELECT count() FROM system.clusters WHERE cluster = "+quoteLiteral(cfg.Cluster), &buf); err != nil {
+		closeAll()
+		return nil, fmt.Errorf("cluster %s: %w", cfg.Cluster, err)
+	}
+	switch n := strings.TrimSpace(buf.String()); n {
+	case "0":
+		closeAll()
+		return nil, fmt.Errorf("LEADHOUSE_CLICKHOUSE_CLUSTER=%s: the server at %s has no such cluster in its remote_servers", cfg.Cluster, addrs[0])
+	case fmt.Sprint(len(nodes)):
+	default:
+		closeAll()
+		return nil, fmt.Errorf("LEADHOUSE_CLICKHOUSE_ADDR lists %d nodes, cluster %s has %s: list every node's HTTP address (DDL runs on each), or set LEADHOUSE_CLICKHOUSE_ON_CLUSTER=true", len(nodes), cfg.Cluster, n)
+	}
+	return nodes, nil
+}
+
+func quoteLiteral(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }

@@ -55,6 +55,9 @@ type Options struct {
 	DialTimeout time.Duration
 	// MaxConns caps the connections to each server, and as many idle ones are kept. Default 8.
 	MaxConns int
+	// Settings are ClickHouse settings sent with every insert, such as
+	// distributed_foreground_insert for a cluster's Distributed tables.
+	Settings map[string]string
 }
 
 func (o *Options) setDefaults() error {
@@ -211,6 +214,9 @@ func (s *Store) Insert(ctx context.Context, t *schema.Table, batch sink.Batch, t
 		}
 	}
 	params := url.Values{}
+	for k, v := range s.opts.Settings {
+		params.Set(k, v)
+	}
 	params.Set("query", "INSERT INTO "+quoteIdent(s.opts.Database)+"."+quoteIdent(t.Name)+" ("+t.ColumnNames()+") FORMAT Native")
 	if token != "" {
 		params.Set("insert_deduplication_token", token)
