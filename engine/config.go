@@ -45,6 +45,10 @@ type Config struct {
 	// Cluster, when set, makes the engine a node of a cluster: its <remote_servers> entry, which
 	// Distributed tables and ON CLUSTER name, and its {cluster}, {shard} and {replica} macros.
 	Cluster *Cluster
+	// ZooKeeper lists the ZooKeeper (or ClickHouse Keeper) nodes Replicated tables keep their
+	// metadata in. clickhouse-local opens no interserver port, so its replicated tables can be
+	// created but not written: this is for checking their definitions.
+	ZooKeeper []Node
 }
 
 // Cluster describes the cluster an engine belongs to, as every node's configuration repeats it.
@@ -282,15 +286,16 @@ func readListenConfig(configPath string) (listenConfig, error) {
 // The XML below is ClickHouse's server configuration, as much of it as the engine needs.
 
 type xmlServer struct {
-	XMLName         xml.Name    `xml:"clickhouse"`
-	Path            string      `xml:"path"`
-	TmpPath         string      `xml:"tmp_path"`
-	UserFilesPath   string      `xml:"user_files_path"`
-	ListenHost      string      `xml:"listen_host"`
-	Logger          xmlLogger   `xml:"logger"`
-	DistributedPool int         `xml:"background_distributed_schedule_pool_size,omitempty"`
-	RemoteServers   *xmlRemotes `xml:"remote_servers,omitempty"`
-	Macros          *xmlMacros  `xml:"macros,omitempty"`
+	XMLName         xml.Name      `xml:"clickhouse"`
+	Path            string        `xml:"path"`
+	TmpPath         string        `xml:"tmp_path"`
+	UserFilesPath   string        `xml:"user_files_path"`
+	ListenHost      string        `xml:"listen_host"`
+	Logger          xmlLogger     `xml:"logger"`
+	DistributedPool int           `xml:"background_distributed_schedule_pool_size,omitempty"`
+	ZooKeeper       *xmlZooKeeper `xml:"zookeeper,omitempty"`
+	RemoteServers   *xmlRemotes   `xml:"remote_servers,omitempty"`
+	Macros          *xmlMacros    `xml:"macros,omitempty"`
 	Users           struct {
 		UsersXML struct {
 			Path string `xml:"path"`
@@ -321,6 +326,15 @@ type xmlReplica struct {
 	Port     int    `xml:"port"`
 	User     string `xml:"user"`
 	Password string `xml:"password"`
+}
+
+type xmlZooKeeper struct {
+	Nodes []xmlZKNode `xml:"node"`
+}
+
+type xmlZKNode struct {
+	Host string `xml:"host"`
+	Port int    `xml:"port"`
 }
 
 type xmlMacros struct {
@@ -357,6 +371,12 @@ func (c *Config) server(usersPath string) xmlServer {
 		},
 	}
 	s.Users.UsersXML.Path = usersPath
+	if len(c.ZooKeeper) > 0 {
+		s.ZooKeeper = &xmlZooKeeper{}
+		for _, n := range c.ZooKeeper {
+			s.ZooKeeper.Nodes = append(s.ZooKeeper.Nodes, xmlZKNode{Host: n.Host, Port: n.Port})
+		}
+	}
 	if cl := c.Cluster; cl != nil {
 		// clickhouse-local runs no pool for Distributed tables' background sends unless told:
 		// without one, rows inserted into a Distributed table wait in its queue for good.

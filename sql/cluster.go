@@ -141,7 +141,7 @@ func (c *Cluster) table(m []string) ([]string, error) {
 		rest = dedupWindowRE.ReplaceAllString(rest, "replicated_deduplication_window")
 	}
 	engineClause := engine
-	if m[4] != "" {
+	if m[4] != "" || c.Replicated {
 		engineClause += "(" + args + ")"
 	}
 	key := "lead_id"

@@ -1,7 +1,11 @@
 package sql
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	osexec "os/exec"
+	"regexp"
 	"os"
 	"path/filepath"
 	"slices"
@@ -195,5 +199,57 @@ func TestAggregatingViewsNameEveryColumn(t *testing.T) {
 		if !slices.Equal(cols, named) {
 			t.Errorf("%s has columns %v; AggregatingViews names %v", v, cols, named)
 		}
+	}
+}
+
+// The replicated cluster's tables are created for real on a node that keeps their metadata in a
+// ZooKeeper server: the engine takes every statement, each local table is a Replicated engine
+// under the path the {shard} and {database} macros make, with the {replica} macro's name, and
+// ZooKeeper holds them. (clickhouse-local opens no interserver port, so they take no rows here;
+// docker-compose.cluster.yml runs them for real.)
+func TestReplicatedClusterTablesAreCreatedUnderZooKeeper(t *testing.T) {
+	zk := enginetest.ZooKeeper(t)
+	sups := enginetest.StartClusterWith(t, "lh", 1, []engine.Node{zk})
+	s, err := clickhouse.New(clickhouse.Options{Addr: []string{sups[0].HTTPAddr()}, Database: "warehouse", Username: engine.User, Password: sups[0].Password()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.CreateDatabase(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := MigrateCluster(ctx, []DB{s}, Cluster{Name: "lh", Replicated: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	names, err := Names(Files())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := 0
+	for _, r := range query(t, s, "SELECT name FROM system.tables WHERE database = 'warehouse' AND engine LIKE '%MergeTree' AND name LIKE '%_local' ORDER BY name") {
+		tables++
+		got := queryString(t, s, "SELECT engine LIKE 'Replicated%', zookeeper_path, replica_name FROM system.replicas WHERE database = 'warehouse' AND table = '"+r[0]+"'")
+		if want := "1\t/clickhouse/tables/1/warehouse/" + r[0] + "\tr1\n"; got != want {
+			t.Errorf("%s: replica %q, want %q", r[0], got, want)
+		}
+		if !names[strings.TrimSuffix(r[0], LocalSuffix)] {
+			t.Errorf("unexpected table %s", r[0])
+		}
+	}
+	if tables < 8 {
+		t.Errorf("%d replicated local tables, want one per table of the warehouse", tables)
+	}
+	// ZooKeeper's own client lists what the engine made there.
+	out, err := osexec.Command("/usr/share/zookeeper/bin/zkCli.sh", "-server", fmt.Sprintf("%s:%d", zk.Host, zk.Port),
+		"ls", "/clickhouse/tables/1/warehouse").CombinedOutput()
+	if err != nil {
+		t.Fatalf("zkCli: %v\n%s", err, out)
+	}
+	listed := regexp.MustCompile(`\[([a-z_, ]*)\]\s*$`).FindSubmatch(bytes.TrimSpace(out))
+	if listed == nil || len(strings.Split(string(listed[1]), ", ")) != tables {
+		t.Errorf("ZooKeeper lists under /clickhouse/tables/1/warehouse:\n%s\nwant the %d local tables", out, tables)
+	}
+	if got := queryString(t, s, "SELECT count() FROM leads_current"); got != "0\n" {
+		t.Errorf("the views over the replicated tables: %q", got)
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -220,6 +222,63 @@ func ProcessCPU(pid int) time.Duration {
 	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
+// ZooKeeper starts a ZooKeeper server (Debian's zookeeper package) on a free port for the test
+// and returns its address. Without the package it skips the test, or fails it if
+// LEADHOUSE_REQUIRE_CHDB=1, as `make test` sets it (.ci/run installs the package).
+func ZooKeeper(tb testing.TB) engine.Node {
+	tb.Helper()
+	const script = "/usr/share/zookeeper/bin/zkServer.sh"
+	if _, err := os.Stat(script); err != nil {
+		if os.Getenv(RequireEnv) != "1" {
+			tb.Skipf("skipping: ZooKeeper is not installed (apt-get install zookeeper): %v", err)
+		}
+		tb.Fatalf("ZooKeeper is not installed (apt-get install zookeeper; .ci/run does): %v", err)
+	}
+	ports, err := FreePorts(1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dir := tb.TempDir()
+	cfg := fmt.Sprintf("tickTime=2000\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=ruok\n", dir, ports[0])
+	cfgPath := dir + "/zoo.cfg"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command(script, "start-foreground", cfgPath)
+	cmd.Env = append(os.Environ(), "ZOO_LOG_DIR="+dir)
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	tb.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			_, _ = c.Write([]byte("ruok"))
+			b := make([]byte, 4)
+			n, _ := io.ReadFull(c, b)
+			c.Close()
+			if string(b[:n]) == "imok" {
+				return engine.Node{Host: "127.0.0.1", Port: ports[0]}
+			}
+		}
+		select {
+		case err := <-exited:
+			tb.Fatalf("ZooKeeper exited: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			tb.Fatal("ZooKeeper did not answer within a minute")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // ClusterPassword is the password of engine.User on every node StartCluster starts.
 const ClusterPassword = "enginetest-cluster-password"
 
@@ -227,6 +286,12 @@ const ClusterPassword = "enginetest-cluster-password"
 // shard, as the nodes of a cluster named name: each one's <remote_servers> lists them all, so a
 // Distributed table on any of them spreads rows over all. They are stopped when the test ends.
 func StartCluster(tb testing.TB, name string, shards int) []*engine.Supervisor {
+	tb.Helper()
+	return StartClusterWith(tb, name, shards, nil)
+}
+
+// StartClusterWith is StartCluster with the ZooKeeper nodes every node is given.
+func StartClusterWith(tb testing.TB, name string, shards int, zk []engine.Node) []*engine.Supervisor {
 	tb.Helper()
 	ports, err := FreePorts(2 * shards)
 	if err != nil {
@@ -241,10 +306,11 @@ func StartCluster(tb testing.TB, name string, shards int) []*engine.Supervisor {
 		node := cl
 		node.Shard, node.Replica = i+1, "r1"
 		sups[i] = Start(tb, engine.Config{
-			DataDir:  tb.TempDir(),
-			HTTPPort: ports[2*i],
-			TCPPort:  ports[2*i+1],
-			Cluster:  &node,
+			DataDir:   tb.TempDir(),
+			HTTPPort:  ports[2*i],
+			TCPPort:   ports[2*i+1],
+			Cluster:   &node,
+			ZooKeeper: zk,
 		}, nil)
 	}
 	return sups

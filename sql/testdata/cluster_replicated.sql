@@ -93,7 +93,7 @@ CREATE TABLE IF NOT EXISTS lead_updates_local ON CLUSTER `lh`
     unknown_keys Array(String) COMMENT 'top-level keys the mapping does not know: new CRM fields',
     raw String COMMENT 'the callback body as received' CODEC(ZSTD(3))
 )
-ENGINE = ReplicatedMergeTree
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/lead_updates_local', '{replica}')
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (lead_id, callback_id)
 SETTINGS replicated_deduplication_window = 10000, min_bytes_for_wide_part = 268435456
@@ -271,7 +271,7 @@ CREATE TABLE IF NOT EXISTS dead_letters_local ON CLUSTER `lh`
     body_size UInt32 COMMENT 'size of the body received, in bytes',
     body String COMMENT 'the body, possibly truncated; ZSTD(6) because it is written once and rarely read' CODEC(ZSTD(6))
 )
-ENGINE = ReplicatedMergeTree
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/dead_letters_local', '{replica}')
 PARTITION BY toYYYYMM(received_at)
 ORDER BY received_at
 SETTINGS replicated_deduplication_window = 10000
