@@ -67,6 +67,9 @@ type Cluster struct {
 	// InternalReplication is set when the shards' tables replicate themselves
 	// (Replicated*MergeTree): a Distributed insert then writes one replica of a shard, not all.
 	InternalReplication bool
+	// PasswordEnv, for ClusterConfig, names the environment variable the servers read Password
+	// from instead of the file holding it.
+	PasswordEnv string
 }
 
 // Node is one replica's native-protocol address.
@@ -286,17 +289,14 @@ func readListenConfig(configPath string) (listenConfig, error) {
 // The XML below is ClickHouse's server configuration, as much of it as the engine needs.
 
 type xmlServer struct {
-	XMLName         xml.Name      `xml:"clickhouse"`
-	Path            string        `xml:"path"`
-	TmpPath         string        `xml:"tmp_path"`
-	UserFilesPath   string        `xml:"user_files_path"`
-	ListenHost      string        `xml:"listen_host"`
-	Logger          xmlLogger     `xml:"logger"`
-	DistributedPool int           `xml:"background_distributed_schedule_pool_size,omitempty"`
-	ZooKeeper       *xmlZooKeeper `xml:"zookeeper,omitempty"`
-	RemoteServers   *xmlRemotes   `xml:"remote_servers,omitempty"`
-	Macros          *xmlMacros    `xml:"macros,omitempty"`
-	Users           struct {
+	XMLName       xml.Name  `xml:"clickhouse"`
+	Path          string    `xml:"path"`
+	TmpPath       string    `xml:"tmp_path"`
+	UserFilesPath string    `xml:"user_files_path"`
+	ListenHost    string    `xml:"listen_host"`
+	Logger        xmlLogger `xml:"logger"`
+	xmlClusterParts
+	Users struct {
 		UsersXML struct {
 			Path string `xml:"path"`
 		} `xml:"users_xml"`
@@ -304,6 +304,62 @@ type xmlServer struct {
 			Path string `xml:"path"`
 		} `xml:"local_directory"`
 	} `xml:"user_directories"`
+}
+
+// xmlClusterParts are what makes a server a node of a cluster.
+type xmlClusterParts struct {
+	DistributedPool int           `xml:"background_distributed_schedule_pool_size,omitempty"`
+	ZooKeeper       *xmlZooKeeper `xml:"zookeeper,omitempty"`
+	RemoteServers   *xmlRemotes   `xml:"remote_servers,omitempty"`
+	Macros          *xmlMacros    `xml:"macros,omitempty"`
+}
+
+func clusterParts(cl *Cluster, zk []Node) xmlClusterParts {
+	var s xmlClusterParts
+	if len(zk) > 0 {
+		s.ZooKeeper = &xmlZooKeeper{}
+		for _, n := range zk {
+			s.ZooKeeper.Nodes = append(s.ZooKeeper.Nodes, xmlZKNode{Host: n.Host, Port: n.Port})
+		}
+	}
+	if cl == nil {
+		return s
+	}
+	// clickhouse-local runs no pool for Distributed tables' background sends unless told:
+	// without one, rows inserted into a Distributed table wait in its queue for good.
+	s.DistributedPool = 4
+	rc := xmlCluster{XMLName: xml.Name{Local: cl.Name}}
+	for _, shard := range cl.Shards {
+		xs := xmlShard{InternalReplication: cl.InternalReplication}
+		for _, n := range shard {
+			r := xmlReplica{Host: n.Host, Port: n.Port, User: User, Password: &xmlSecret{Value: cl.Password}}
+			if cl.PasswordEnv != "" {
+				r.Password = &xmlSecret{FromEnv: cl.PasswordEnv}
+			}
+			xs.Replicas = append(xs.Replicas, r)
+		}
+		rc.Shards = append(rc.Shards, xs)
+	}
+	s.RemoteServers = &xmlRemotes{Cluster: rc}
+	s.Macros = &xmlMacros{Cluster: cl.Name, Shard: cl.Shard, Replica: cl.Replica}
+	return s
+}
+
+// ClusterConfig is the configuration file (config.d) that makes a ClickHouse server the node of
+// cl it names (Shard, Replica), with its ZooKeeper or Keeper nodes: the same <remote_servers>,
+// <macros> and <zookeeper> an engine of Config with that Cluster gets, for servers leadhouse does
+// not run itself (docker-compose.cluster.yml's are made with it).
+func ClusterConfig(cl Cluster, zk []Node) ([]byte, error) {
+	doc := struct {
+		XMLName xml.Name `xml:"clickhouse"`
+		xmlClusterParts
+	}{xmlClusterParts: clusterParts(&cl, zk)}
+	doc.DistributedPool = 0 // a server runs its pool anyway
+	b, err := xml.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("cluster config: %w", err)
+	}
+	return append([]byte("<?xml version=\"1.0\"?>\n<!-- Made by leadhouse's engine.ClusterConfig, as its engines' own: do not edit. -->\n"), append(b, '\n')...), nil
 }
 
 // xmlRemotes is <remote_servers> with one cluster; its element is named after the cluster.
@@ -322,10 +378,17 @@ type xmlShard struct {
 }
 
 type xmlReplica struct {
-	Host     string `xml:"host"`
-	Port     int    `xml:"port"`
-	User     string `xml:"user"`
-	Password string `xml:"password"`
+	Host     string     `xml:"host"`
+	Port     int        `xml:"port"`
+	User     string     `xml:"user"`
+	Password *xmlSecret `xml:"password"`
+}
+
+// xmlSecret is a value given in the file or, with from_env, read by the server from its
+// environment.
+type xmlSecret struct {
+	FromEnv string `xml:"from_env,attr,omitempty"`
+	Value   string `xml:",chardata"`
 }
 
 type xmlZooKeeper struct {
@@ -371,27 +434,7 @@ func (c *Config) server(usersPath string) xmlServer {
 		},
 	}
 	s.Users.UsersXML.Path = usersPath
-	if len(c.ZooKeeper) > 0 {
-		s.ZooKeeper = &xmlZooKeeper{}
-		for _, n := range c.ZooKeeper {
-			s.ZooKeeper.Nodes = append(s.ZooKeeper.Nodes, xmlZKNode{Host: n.Host, Port: n.Port})
-		}
-	}
-	if cl := c.Cluster; cl != nil {
-		// clickhouse-local runs no pool for Distributed tables' background sends unless told:
-		// without one, rows inserted into a Distributed table wait in its queue for good.
-		s.DistributedPool = 4
-		rc := xmlCluster{XMLName: xml.Name{Local: cl.Name}}
-		for _, shard := range cl.Shards {
-			xs := xmlShard{InternalReplication: cl.InternalReplication}
-			for _, n := range shard {
-				xs.Replicas = append(xs.Replicas, xmlReplica{Host: n.Host, Port: n.Port, User: User, Password: cl.Password})
-			}
-			rc.Shards = append(rc.Shards, xs)
-		}
-		s.RemoteServers = &xmlRemotes{Cluster: rc}
-		s.Macros = &xmlMacros{Cluster: cl.Name, Shard: cl.Shard, Replica: cl.Replica}
-	}
+	s.xmlClusterParts = clusterParts(c.Cluster, c.ZooKeeper)
 	// Users and roles created with SQL (by User) are kept with the data.
 	s.Users.LocalDirectory.Path = filepath.Join(c.StoreDir(), "access") + "/"
 	return s
