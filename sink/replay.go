@@ -157,11 +157,18 @@ func (r *replayer) add(rec wal.Record) {
 		body = nil
 	}
 	var derr error
-	if rec.Corrupt == nil {
+	if rec.Corrupt == nil && !rec.Erased {
 		derr = p.opts.Decode(rec.Body, rec.ReceivedAt, &r.rows)
 	}
 	p.mu.Lock()
 	switch {
+	case rec.Erased:
+		// Nothing is left of it to store; its position commits with the generation.
+		p.fill.track(rec.Pos, time.Now())
+	case rec.Corrupt != nil && p.filter != nil && p.filter(rec.Corrupt.Raw, nil):
+		p.forgetLocked(rec.Pos)
+	case rec.Corrupt == nil && p.filter != nil && p.filter(rec.Body, rowsOrNil(&r.rows, derr)):
+		p.forgetLocked(rec.Pos)
 	case rec.Corrupt != nil:
 		ce := rec.Corrupt
 		p.stats.CorruptRecords++
@@ -183,6 +190,14 @@ func (r *replayer) add(rec wal.Record) {
 			"backlog_bytes", p.log.Size())
 		r.lastLog, r.lastLogN = now, r.records
 	}
+}
+
+// rowsOrNil is what a Filter is given for a decoded record: its rows, or nil when decoding failed.
+func rowsOrNil(rows *schema.Rows, err error) *schema.Rows {
+	if err != nil {
+		return nil
+	}
+	return rows
 }
 
 // waitMemory returns once the buffered bytes are below limit.
