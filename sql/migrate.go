@@ -105,8 +105,9 @@ func loadFiles(fsys fs.FS) ([]File, error) {
 }
 
 // Migrate applies the built-in migrations that db has not applied yet, in version order, and
-// returns the names of those it applied. It is meant to run on every start: when everything is
-// applied it only makes sure schema_migrations exists and reads it. log may be nil.
+// returns the names of those it applied, then gives the database its key for the hashes of the
+// masked views (pii_key) if it has none. It is meant to run on every start: when everything is
+// applied it only makes sure schema_migrations exists and reads it and the key. log may be nil.
 //
 // Before applying anything it checks that every applied file is unchanged (ErrChanged otherwise).
 // A file is recorded in schema_migrations after its last statement succeeds; a statement that
@@ -162,6 +163,11 @@ func migrate(ctx context.Context, db DB, log *slog.Logger, fsys fs.FS) ([]string
 		}
 		log.Info("migration applied", "file", f.Name, "statements", n)
 		names = append(names, f.Name)
+	}
+	if known[piiKeyVersion] {
+		if err := ensurePIIKey(ctx, db); err != nil {
+			return names, err
+		}
 	}
 	return names, nil
 }
