@@ -143,6 +143,24 @@ func Scrub(ctx context.Context, dir string, match func(Record) bool) (ScrubResul
 	return res, err
 }
 
+// InUse reports whether a Log (of this or another process), or a Scrub erasing records not yet
+// committed, has the log in dir open. It takes the directory's lock for a moment to tell, so a
+// Log opened at that very moment fails as on a directory in use. A directory that does not exist
+// is not in use.
+func InUse(dir string) (bool, error) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	unlock, err := lockDir(dir)
+	if errors.Is(err, errInUse) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return false, unlock()
+}
+
 // eraseRecords erases the records at ps, one segment file at a time, each fsynced once. With
 // match set, a record is erased only if it is still an intact record match selects; without, a
 // position that holds no intact record is an error. It returns how many it erased and how many it

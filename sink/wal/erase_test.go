@@ -282,6 +282,24 @@ func TestScrubCountsDamageItCannotAttribute(t *testing.T) {
 	}
 }
 
+func TestInUseTellsWhetherALogHasTheDirectoryOpen(t *testing.T) {
+	dir := t.TempDir()
+	if used, err := InUse(dir); used || err != nil {
+		t.Fatalf("InUse of a directory no Log opened = %v, %v", used, err)
+	}
+	l := mustOpen(t, Options{Dir: dir}, hooks{})
+	if used, err := InUse(dir); !used || err != nil {
+		t.Fatalf("InUse of an open log = %v, %v", used, err)
+	}
+	l.Close()
+	if used, err := InUse(dir); used || err != nil {
+		t.Fatalf("InUse after Close = %v, %v", used, err)
+	}
+	if used, err := InUse(filepath.Join(dir, "never")); used || err != nil {
+		t.Errorf("InUse of a missing directory = %v, %v", used, err)
+	}
+}
+
 func TestScrubOfAMissingDirectoryFindsNothing(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "never")
 	res, err := Scrub(context.Background(), dir, matchSecret)
