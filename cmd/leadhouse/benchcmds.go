@@ -63,7 +63,7 @@ func runReplay(ctx context.Context, cfg config, log *slog.Logger, args []string,
 		return err
 	}
 	defer wh.close(context.WithoutCancel(ctx))
-	if err := migrate(ctx, wh.store, log); err != nil {
+	if err := migrate(ctx, wh.store, cfg, log); err != nil {
 		return err
 	}
 	// The file is the source of truth for a replay: if it stops half-way it is run again (the

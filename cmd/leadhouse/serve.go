@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/leadhouse/leadhouse/engine"
+	"github.com/leadhouse/leadhouse/erasure"
 	"github.com/leadhouse/leadhouse/flatten"
 	"github.com/leadhouse/leadhouse/server"
 	"github.com/leadhouse/leadhouse/sink"
@@ -152,6 +153,14 @@ func startPipeline(ctx context.Context, cfg config, log *slog.Logger, st sink.St
 	if err != nil {
 		return nil, nil, fmt.Errorf("open write-ahead log in %s: %w", walDir, err)
 	}
+	// Erasure requests are in force before the first record is replayed: a forgotten person's
+	// records are left out of the store and erased from the log once committed.
+	requests := erasure.NewStore(filepath.Join(cfg.DataDir, "erasure"))
+	forgotten, applied, err := requests.Load()
+	if err != nil {
+		wl.Close()
+		return nil, nil, err
+	}
 	// The replayer decodes one record at a time, so one Flattener serves it.
 	decoder := flatten.New()
 	pipe, err := sink.New(st, wl, tracker, sink.Options{
@@ -172,13 +181,32 @@ func startPipeline(ctx context.Context, cfg config, log *slog.Logger, st sink.St
 		wl.Close()
 		return nil, nil, err
 	}
+	if err := pipe.SetFilter(ctx, forgotten.Filter()); err != nil { // before Start: no wait
+		wl.Close()
+		return nil, nil, err
+	}
 	pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	if err := pipe.Start(pctx); err != nil {
 		stop()
 		wl.Close()
 		return nil, nil, err
 	}
-	return pipe, func() { stop(); wl.Close() }, nil
+	if err := requests.MarkApplied(applied); err != nil {
+		log.Error("cannot record the erasure requests applied: a forget run now waits for the next one", "err", err)
+	}
+	if applied > 0 {
+		log.Info("erasure requests in force", "requests", applied, "leads_and_phones", forgotten.Len())
+	}
+	// A forget run while this process serves records its request and waits until it is applied.
+	wctx, stopWatch := context.WithCancel(pctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		requests.Watch(wctx, 250*time.Millisecond, applied, func(ctx context.Context, set *erasure.Set) error {
+			return pipe.SetFilter(ctx, set.Filter())
+		}, log)
+	}()
+	return pipe, func() { stopWatch(); <-watched; stop(); wl.Close() }, nil
 }
 
 // logConnect tells the operator how analysts reach the embedded engine.
@@ -187,7 +215,10 @@ func logConnect(log *slog.Logger, cfg config, sup *engine.Supervisor) {
 		log.Info("no analyst user: set LEADHOUSE_ANALYST_PASSWORD to let BI tools read the warehouse", "http", sup.HTTPAddr(), "native", sup.TCPAddr())
 		return
 	}
-	log.Info("analysts connect as the read-only analyst user", "user", engine.AnalystUser, "http", "http://"+sup.HTTPAddr(), "native", sup.TCPAddr(), "database", cfg.ClickHouseDatabase)
+	log.Info("analysts connect as the read-only analyst user, who reads the masked views (masked_*)", "user", engine.AnalystUser, "http", "http://"+sup.HTTPAddr(), "native", sup.TCPAddr(), "database", cfg.ClickHouseDatabase)
+	if cfg.PIIAnalystPassword != "" {
+		log.Info("analysts allowed personal data connect as the pii_analyst user", "user", engine.PIIAnalystUser)
+	}
 }
 
 // serveDebug serves Go's pprof profiles on their own listener, never on the public port.

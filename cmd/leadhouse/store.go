@@ -49,12 +49,13 @@ func engineConfig(cfg config) engine.Config {
 		}
 	}
 	return engine.Config{
-		DataDir:         cfg.DataDir,
-		Listen:          listen,
-		TCPPort:         cfg.EngineNativePort,
-		HTTPPort:        cfg.EngineHTTPPort,
-		Database:        cfg.ClickHouseDatabase,
-		AnalystPassword: cfg.AnalystPassword,
+		DataDir:            cfg.DataDir,
+		Listen:             listen,
+		TCPPort:            cfg.EngineNativePort,
+		HTTPPort:           cfg.EngineHTTPPort,
+		Database:           cfg.ClickHouseDatabase,
+		AnalystPassword:    cfg.AnalystPassword,
+		PIIAnalystPassword: cfg.PIIAnalystPassword,
 	}
 }
 
@@ -187,15 +188,16 @@ func openMigrated(ctx context.Context, cfg config, log *slog.Logger) (*warehouse
 		return nil, err
 	}
 	log.Info("store opened", "store", wh.desc)
-	if err := migrate(ctx, wh.store, log); err != nil {
+	if err := migrate(ctx, wh.store, cfg, log); err != nil {
 		_ = wh.close(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	return wh, nil
 }
 
-// migrate creates the store's database if needed and applies the migrations it lacks.
-func migrate(ctx context.Context, st *clickhouse.Store, log *slog.Logger) error {
+// migrate creates the store's database if needed, applies the migrations it lacks and sets the
+// retention of raw bodies.
+func migrate(ctx context.Context, st *clickhouse.Store, cfg config, log *slog.Logger) error {
 	if err := st.CreateDatabase(ctx); err != nil {
 		return err
 	}
@@ -205,6 +207,13 @@ func migrate(ctx context.Context, st *clickhouse.Store, log *slog.Logger) error 
 	}
 	if len(applied) > 0 {
 		log.Info("migrations applied", "files", applied)
+	}
+	changed, err := lhsql.SetRetention(ctx, st, time.Duration(cfg.RawRetention))
+	if err != nil {
+		return fmt.Errorf("LEADHOUSE_RAW_RETENTION: %w", err)
+	}
+	if len(changed) > 0 {
+		log.Info("raw body retention changed: the engine rewrites these columns once, in the background", "columns", changed, "retention", time.Duration(cfg.RawRetention).String())
 	}
 	return nil
 }
