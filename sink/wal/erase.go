@@ -194,10 +194,11 @@ func eraseInSegment(dir string, seg uint64, ps []Position, match func(Record) bo
 	}
 	defer f.Close()
 	var buf []byte
+	var errs []error
 	for _, p := range ps {
 		ok, was, err := eraseFrame(f, p, &buf, match)
 		if err != nil {
-			return erased, already, err
+			errs = append(errs, err) // the other records are still erased
 		}
 		if ok {
 			erased++
@@ -211,7 +212,7 @@ func eraseInSegment(dir string, seg uint64, ps []Position, match func(Record) bo
 			return erased, already, fmt.Errorf("sync segment %d after erasing records: %w", seg, err)
 		}
 	}
-	return erased, already, nil
+	return erased, already, errors.Join(errs...)
 }
 
 // eraseFrame overwrites the record at p in f with one write of its erased frame. It reports
@@ -241,22 +242,18 @@ func eraseFrame(f *os.File, p Position, buf *[]byte, match func(Record) bool) (e
 		}
 		return false, false, fmt.Errorf("erase record at %s: read record: %w", p, err)
 	}
-	if frameChecksum(hdr[:], payload) != binary.LittleEndian.Uint32(hdr[:4]) {
-		if match != nil {
+	// A frame whose checksum fails, or that is no callback, is erased all the same when the
+	// caller names its position (a corrupt record the pipeline left out): its length, which
+	// the reader trusted to skip it, stays; a Scrub matches only intact records.
+	if frameChecksum(hdr[:], payload) == binary.LittleEndian.Uint32(hdr[:4]) {
+		ts, remote, body, wasErased, reason := decodePayload(payload)
+		switch {
+		case wasErased:
+			return false, true, nil
+		case match != nil && (reason != "" || !match(Record{Pos: p, ReceivedAt: unixUTC(ts), Remote: string(remote), Body: body})):
 			return false, false, nil
 		}
-		return false, false, &CorruptionError{Segment: p.Segment, Offset: p.Offset, Reason: "checksum mismatch: not erased"}
-	}
-	ts, remote, body, wasErased, reason := decodePayload(payload)
-	switch {
-	case wasErased:
-		return false, true, nil
-	case reason != "":
-		if match != nil {
-			return false, false, nil
-		}
-		return false, false, &CorruptionError{Segment: p.Segment, Offset: p.Offset, Reason: reason + ": not erased"}
-	case match != nil && !match(Record{Pos: p, ReceivedAt: unixUTC(ts), Remote: string(remote), Body: body}):
+	} else if match != nil {
 		return false, false, nil
 	}
 	if _, err := f.WriteAt(erasedFrame(int(n)), p.Offset); err != nil {
