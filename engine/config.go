@@ -38,8 +38,11 @@ type Config struct {
 	// its owner only, where other leadhouse commands on the same data directory find it.
 	Password string
 	// AnalystPassword enables the read-only analyst user (AnalystUser) with this password.
-	// Empty: no analyst user.
+	// Empty: no analyst user. It has the role AnalystRole: the masked views only.
 	AnalystPassword string
+	// PIIAnalystPassword enables the read-only PIIAnalystUser with this password. Empty: no such
+	// user. It has the role PIIRole: the whole database, personal data included.
+	PIIAnalystPassword string
 	// LogLevel is the engine's own log level in DataDir/engine/log; default "warning".
 	LogLevel string
 	// Cluster, when set, makes the engine a node of a cluster: its <remote_servers> entry, which
@@ -81,8 +84,22 @@ type Node struct {
 const (
 	// User is the engine user leadhouse writes as: it owns the database and manages access.
 	User = "leadhouse"
-	// AnalystUser is the read-only user for analysts and BI tools.
+	// AnalystUser is the read-only user for analysts and BI tools, with AnalystRole.
 	AnalystUser = "analyst"
+	// PIIAnalystUser is the read-only user of those allowed to see personal data, with PIIRole.
+	PIIAnalystUser = "pii_analyst"
+)
+
+// The roles of the users who read the warehouse. The engine keeps users and roles in its
+// users.xml only: clickhouse-local, which the engine is, reads no other access storage, so
+// neither can be created, nor a role granted, with SQL. deploy/clickhouse/users.xml defines the
+// same roles for a ClickHouse server, where the operator grants them to users created with SQL.
+const (
+	// AnalystRole may SELECT the masked views (masked_*) of the database and nothing else: the
+	// views run as their definer, so no other privilege is needed to read them.
+	AnalystRole = "analyst_masked"
+	// PIIRole may SELECT everything in the database: personal data in full.
+	PIIRole = "analyst_pii"
 )
 
 func (c *Config) setDefaults() error {
@@ -162,7 +179,8 @@ type Files struct {
 // addresses (listen.json) under ConfigDir, readable by their owner only, and returns the
 // configuration file and the password of User.
 //
-// Who can log in: User with Password; AnalystUser, read-only, with AnalystPassword; nobody else.
+// Who can log in: User with Password; AnalystUser, read-only and masked, with AnalystPassword;
+// PIIAnalystUser, read-only, with PIIAnalystPassword; nobody else.
 // clickhouse-local runs its own command line as the user "default" with an empty password from
 // 127.0.0.1, and no option changes that, so "default" must exist without a password. What keeps
 // anyone from logging in as "default" over the network is that the engine's own session holds
@@ -450,11 +468,20 @@ type xmlUsers struct {
 	Quotas struct {
 		Default struct{} `xml:"default"`
 	} `xml:"quotas"`
+	Roles struct {
+		Masked xmlRole `xml:"analyst_masked"`
+		PII    xmlRole `xml:"analyst_pii"`
+	} `xml:"roles"`
 	Users struct {
-		Default   xmlUser  `xml:"default"`
-		Leadhouse xmlUser  `xml:"leadhouse"`
-		Analyst   *xmlUser `xml:"analyst,omitempty"`
+		Default    xmlUser  `xml:"default"`
+		Leadhouse  xmlUser  `xml:"leadhouse"`
+		Analyst    *xmlUser `xml:"analyst,omitempty"`
+		PIIAnalyst *xmlUser `xml:"pii_analyst,omitempty"`
 	} `xml:"users"`
+}
+
+type xmlRole struct {
+	Grants xmlGrants `xml:"grants"`
 }
 
 type xmlBootProfile struct {
@@ -502,15 +529,23 @@ func (c *Config) users(password string) xmlUsers {
 		AccessManagement:  1,
 	}
 	u.Users.Leadhouse.Networks.IP = []string{"::/0"}
-	if c.AnalystPassword != "" {
+	u.Roles.Masked.Grants.Query = []string{"GRANT SELECT ON " + quoteIdent(c.Database) + ".masked_*"}
+	u.Roles.PII.Grants.Query = []string{"GRANT SELECT ON " + quoteIdent(c.Database) + ".*"}
+	reader := func(password, role string) *xmlUser {
 		a := xmlUser{
-			PasswordSHA256Hex: sha256Hex(c.AnalystPassword),
+			PasswordSHA256Hex: sha256Hex(password),
 			Profile:           "analyst",
 			Quota:             "default",
-			Grants:            &xmlGrants{Query: []string{"GRANT SELECT ON " + quoteIdent(c.Database) + ".*"}},
+			Grants:            &xmlGrants{Query: []string{"GRANT " + role}},
 		}
 		a.Networks.IP = []string{"::/0"}
-		u.Users.Analyst = &a
+		return &a
+	}
+	if c.AnalystPassword != "" {
+		u.Users.Analyst = reader(c.AnalystPassword, AnalystRole)
+	}
+	if c.PIIAnalystPassword != "" {
+		u.Users.PIIAnalyst = reader(c.PIIAnalystPassword, PIIRole)
 	}
 	return u
 }

@@ -54,16 +54,102 @@ func TestUsersWithoutAnalystPasswordHaveNoAnalyst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(b), "<analyst><password") {
-		t.Errorf("analyst user without a password: %s", b)
+	if strings.Contains(string(b), "<analyst><password") || strings.Contains(string(b), "<pii_analyst>") {
+		t.Errorf("analyst users without a password: %s", b)
 	}
-	b, err = xml.Marshal((&Config{Database: "lead`house", AnalystPassword: "x"}).users("pw"))
+	b, err = xml.Marshal((&Config{Database: "lead`house", AnalystPassword: "x", PIIAnalystPassword: "y"}).users("pw"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"<analyst><password_sha256_hex>", "GRANT SELECT ON `lead\\`house`.*", "<max_sessions_for_user>1</max_sessions_for_user>", "<readonly>2</readonly>"} {
+	for _, want := range []string{
+		"<analyst><password_sha256_hex>" + sha256Hex("x") + "</password_sha256_hex>",
+		"<pii_analyst><password_sha256_hex>" + sha256Hex("y") + "</password_sha256_hex>",
+		"<analyst_masked><grants><query>GRANT SELECT ON `lead\\`house`.masked_*</query></grants></analyst_masked>",
+		"<analyst_pii><grants><query>GRANT SELECT ON `lead\\`house`.*</query></grants></analyst_pii>",
+		"<grants><query>GRANT analyst_masked</query></grants></analyst>",
+		"<grants><query>GRANT analyst_pii</query></grants></pii_analyst>",
+		"<max_sessions_for_user>1</max_sessions_for_user>", "<readonly>2</readonly>",
+	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("users lack %q: %s", want, b)
+		}
+	}
+}
+
+// usersModel is what a users.xml says about who reads the warehouse.
+type usersModel struct {
+	Roles struct {
+		Any []struct {
+			XMLName xml.Name
+			Grants  []string `xml:"grants>query"`
+		} `xml:",any"`
+	} `xml:"roles"`
+	Users struct {
+		Any []struct {
+			XMLName xml.Name
+			Profile string   `xml:"profile"`
+			Grants  []string `xml:"grants>query"`
+		} `xml:",any"`
+	} `xml:"users"`
+	Profiles struct {
+		Any []struct {
+			XMLName  xml.Name
+			Readonly string `xml:"readonly"`
+		} `xml:",any"`
+	} `xml:"profiles"`
+}
+
+// summary describes the roles, the analyst user and its profile, database names unquoted.
+func (m usersModel) summary() string {
+	var b strings.Builder
+	for _, r := range m.Roles.Any {
+		b.WriteString("role " + r.XMLName.Local + ": " + strings.ReplaceAll(strings.Join(r.Grants, "; "), "`", "") + "\n")
+	}
+	for _, u := range m.Users.Any {
+		if u.XMLName.Local != AnalystUser {
+			continue
+		}
+		b.WriteString("user " + u.XMLName.Local + ": " + strings.Join(u.Grants, "; ") + "; profile " + u.Profile)
+		for _, p := range m.Profiles.Any {
+			if p.XMLName.Local == u.Profile {
+				b.WriteString(", readonly " + p.Readonly)
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// TestComposeUsersHaveTheEngineModel keeps the ClickHouse servers of docker-compose.yml and
+// docker-compose.cluster.yml on the engine's access model: the same roles with the same grants, and an analyst with the masked
+// role and a readonly=2 profile.
+func TestComposeUsersHaveTheEngineModel(t *testing.T) {
+	b, err := xml.Marshal((&Config{Database: "leadhouse", AnalystPassword: "x"}).users("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var engine usersModel
+	if err := xml.Unmarshal(b, &engine); err != nil {
+		t.Fatal(err)
+	}
+	want := "role analyst_masked: GRANT SELECT ON leadhouse.masked_*\n" +
+		"role analyst_pii: GRANT SELECT ON leadhouse.*\n" +
+		"user analyst: GRANT analyst_masked; profile analyst, readonly 2\n"
+	if got := engine.summary(); got != want {
+		t.Errorf("the engine's users.xml:\n%s\nwant\n%s", got, want)
+	}
+	// The single server, and the nodes of docker-compose.cluster.yml.
+	for _, name := range []string{"../deploy/clickhouse/users.xml", "../deploy/cluster/users.xml"} {
+		c, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var compose usersModel
+		if err := xml.Unmarshal(c, &compose); err != nil {
+			t.Fatal(err)
+		}
+		if got := compose.summary(); got != want {
+			t.Errorf("%s:\n%s\nwant the engine's model:\n%s", name, got, want)
 		}
 	}
 }

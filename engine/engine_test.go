@@ -102,9 +102,9 @@ func TestLoginWithoutPasswordIsRefused(t *testing.T) {
 	}
 }
 
-func TestAnalystReadsTheDatabaseAndCannotChangeAnything(t *testing.T) {
+func TestAnalystReadsTheMaskedViewsAndCannotChangeAnything(t *testing.T) {
 	const password = "analyst-test-password"
-	sup := enginetest.Start(t, engine.Config{DataDir: t.TempDir(), AnalystPassword: password}, nil)
+	sup := enginetest.Start(t, engine.Config{DataDir: t.TempDir(), AnalystPassword: password, PIIAnalystPassword: "pii-test-password"}, nil)
 	owner, err := lhclickhouse.New(lhclickhouse.Options{Addr: []string{sup.HTTPAddr()}, Username: engine.User, Password: sup.Password()})
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +117,8 @@ func TestAnalystReadsTheDatabaseAndCannotChangeAnything(t *testing.T) {
 		"CREATE TABLE leads (id UInt64) ENGINE = MergeTree ORDER BY id",
 		"INSERT INTO leads VALUES (1), (2), (3)",
 		"CREATE VIEW leads_view AS SELECT id FROM leads",
+		// What sql migration 0021 makes of every view: a twin that runs as its definer.
+		"CREATE VIEW masked_leads DEFINER = CURRENT_USER SQL SECURITY DEFINER AS SELECT id FROM leads_view",
 		"CREATE DATABASE other",
 		"CREATE TABLE other.secret (s String) ENGINE = MergeTree ORDER BY s",
 	} {
@@ -124,19 +126,38 @@ func TestAnalystReadsTheDatabaseAndCannotChangeAnything(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, q := range []string{"SELECT count() FROM leadhouse.leads", "SELECT count() FROM leadhouse.leads_view"} {
-		if status, body := httpQuery(t, sup.HTTPAddr(), engine.AnalystUser, password, q); status != http.StatusOK || body != "3" {
-			t.Errorf("analyst over HTTP, %s: %d %q", q, status, body)
+	readers := []struct{ user, password string }{{engine.AnalystUser, password}, {engine.PIIAnalystUser, "pii-test-password"}}
+	for _, r := range readers {
+		q := "SELECT count() FROM leadhouse.masked_leads"
+		if status, body := httpQuery(t, sup.HTTPAddr(), r.user, r.password, q); status != http.StatusOK || body != "3" {
+			t.Errorf("%s over HTTP, %s: %d %q", r.user, q, status, body)
 		}
-		if out, err := nativeQuery(sup.TCPAddr(), engine.AnalystUser, password, q); err != nil || out != "3" {
-			t.Errorf("analyst over the native protocol, %s: %q, %v", q, out, err)
+		if out, err := nativeQuery(sup.TCPAddr(), r.user, r.password, q); err != nil || out != "3" {
+			t.Errorf("%s over the native protocol, %s: %q, %v", r.user, q, out, err)
 		}
 	}
+	// The analyst reads nothing but the masked views; the PII analyst reads everything.
+	for _, q := range []string{"SELECT count() FROM leadhouse.leads", "SELECT count() FROM leadhouse.leads_view"} {
+		if status, body := httpQuery(t, sup.HTTPAddr(), engine.AnalystUser, password, q); status == http.StatusOK || !strings.Contains(body, "ACCESS_DENIED") {
+			t.Errorf("analyst over HTTP, %s: %d %q, want ACCESS_DENIED", q, status, body)
+		}
+		if out, err := nativeQuery(sup.TCPAddr(), engine.AnalystUser, password, q); err == nil {
+			t.Errorf("analyst over the native protocol, %s: %q, want an error", q, out)
+		}
+		if status, body := httpQuery(t, sup.HTTPAddr(), engine.PIIAnalystUser, "pii-test-password", q); status != http.StatusOK || body != "3" {
+			t.Errorf("PII analyst, %s: %d %q", q, status, body)
+		}
+	}
+	if status, body := httpQuery(t, sup.HTTPAddr(), engine.AnalystUser, password, "SHOW TABLES FROM leadhouse"); status != http.StatusOK || body != "masked_leads" {
+		t.Errorf("the analyst's SHOW TABLES: %d %q, want only masked_leads", status, body)
+	}
 	// BI tools send settings with their queries; readonly=2 lets them.
-	if status, body := httpQuery(t, sup.HTTPAddr(), engine.AnalystUser, password, "SELECT count() FROM leadhouse.leads SETTINGS max_threads = 1"); status != http.StatusOK {
+	if status, body := httpQuery(t, sup.HTTPAddr(), engine.AnalystUser, password, "SELECT count() FROM leadhouse.masked_leads SETTINGS max_threads = 1"); status != http.StatusOK {
 		t.Errorf("analyst query with a setting: %d %q", status, body)
 	}
 	for _, q := range []string{
+		"SET ROLE " + engine.PIIRole,
+		"SELECT count() FROM leadhouse.masked_leads SETTINGS readonly = 0",
 		"INSERT INTO leadhouse.leads VALUES (4)",
 		"CREATE TABLE leadhouse.t (x UInt8) ENGINE = Memory",
 		"CREATE TEMPORARY TABLE tmp (x UInt8)",
@@ -155,8 +176,32 @@ func TestAnalystReadsTheDatabaseAndCannotChangeAnything(t *testing.T) {
 			t.Errorf("analyst could run %q: %q", q, body)
 		}
 	}
+	for _, q := range []string{"INSERT INTO leadhouse.leads VALUES (4)", "ALTER TABLE leadhouse.leads DELETE WHERE id = 1", "SELECT count() FROM other.secret"} {
+		if status, body := httpQuery(t, sup.HTTPAddr(), engine.PIIAnalystUser, "pii-test-password", q); status == http.StatusOK {
+			t.Errorf("PII analyst could run %q: %q", q, body)
+		}
+	}
 	if status, body := httpQuery(t, sup.HTTPAddr(), engine.User, sup.Password(), "SELECT count() FROM leadhouse.leads"); status != http.StatusOK || body != "3" {
-		t.Errorf("after the analyst's attempts, leads holds %q (%d), want 3", body, status)
+		t.Errorf("after the analysts' attempts, leads holds %q (%d), want 3", body, status)
+	}
+}
+
+// TestRolesCannotBeGrantedWithSQL documents why the PII analyst is configuration: the engine
+// (clickhouse-local) keeps users and roles in its users.xml only, so even leadhouse's user, which
+// manages access, can neither grant analyst_pii to the analyst nor create a user to grant it to.
+func TestRolesCannotBeGrantedWithSQL(t *testing.T) {
+	sup := enginetest.Start(t, engine.Config{DataDir: t.TempDir(), AnalystPassword: "x"}, nil)
+	for q, want := range map[string]string{
+		"GRANT " + engine.PIIRole + " TO " + engine.AnalystUser: "ACCESS_STORAGE_READONLY",
+		"CREATE USER alice IDENTIFIED BY 'pw'":                  "ACCESS_STORAGE_FOR_INSERTION_NOT_FOUND",
+		"CREATE ROLE readers":                                   "ACCESS_STORAGE_FOR_INSERTION_NOT_FOUND",
+	} {
+		if status, body := httpQuery(t, sup.HTTPAddr(), engine.User, sup.Password(), q); status == http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("%s: %d %q, want %s", q, status, body, want)
+		}
+	}
+	if status, body := httpQuery(t, sup.HTTPAddr(), engine.User, sup.Password(), "SELECT name FROM system.roles ORDER BY name"); status != http.StatusOK || body != engine.AnalystRole+"\n"+engine.PIIRole {
+		t.Errorf("roles: %d %q", status, body)
 	}
 }
 

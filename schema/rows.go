@@ -223,6 +223,35 @@ type DeadLetter struct {
 	Body       string `ch:"body" type:"String" codec:"ZSTD(6)"`
 }
 
+// PIIKey is the installation's secret key of the hashes that stand in for phone numbers and
+// e-mail addresses in the views analysts read (sql migrations 0020 and 0021): the two 64-bit
+// halves of a SipHash key, drawn from crypto/rand by sql.Migrate when the table is empty. The
+// views use the earliest row, so a second one (two first starts racing) changes nothing.
+type PIIKey struct {
+	K0        uint64 `ch:"k0" type:"UInt64"`
+	K1        uint64 `ch:"k1" type:"UInt64"`
+	CreatedAt Millis `ch:"created_at" type:"DateTime64(3, 'UTC')"`
+}
+
+// Erasure records one lead that `leadhouse forget` removed: who asked, when and by which key,
+// never the person's data. The rows of one request share ErasureID.
+type Erasure struct {
+	ErasedAt    Millis `ch:"erased_at" type:"DateTime64(3, 'UTC')"`
+	ErasureID   string `ch:"erasure_id" type:"String"`
+	RequestedBy string `ch:"requested_by" type:"String"`
+	Reason      string `ch:"reason" type:"String"`
+	// LeadID is 0 for a request by phone number that matched no lead.
+	LeadID uint64 `ch:"lead_id" type:"UInt64"`
+	// PhoneHash is the keyed hash of the phone number the request named (package erasure), or
+	// empty.
+	PhoneHash string `ch:"phone_hash" type:"String"`
+	// MatchedBy is how the lead was found: "lead_id" (named in the request) or "phone".
+	MatchedBy string `ch:"matched_by" type:"LowCardinality(String)"`
+	// Removed is what the request removed, as a JSON object of counts by table (and
+	// "wal_records"), the same on every row of the request.
+	Removed string `ch:"removed" type:"String"`
+}
+
 // Rows is everything one callback becomes. The zero value is ready to use; Reset keeps the
 // slices' capacity so a Rows can be reused across callbacks without allocating.
 type Rows struct {

@@ -81,6 +81,8 @@ var (
 	BookingDocs  = newTable[BookingDoc]("booking_docs", "ReplacingMergeTree", "lead_id, doc_id", "", severalRows)
 	DeadLetters  = newTable[DeadLetter]("dead_letters", "MergeTree", "received_at", "toYYYYMM(received_at)", oneRow)
 	Migrations   = newTable[Migration]("schema_migrations", "MergeTree", "version", "", oneRow)
+	PIIKeys      = newTable[PIIKey]("pii_key", "MergeTree", "", "", oneRow)
+	Erasures     = newTable[Erasure]("erasures", "MergeTree", "erased_at", "", oneRow)
 )
 
 // Migration is one applied migration file, recorded in schema_migrations.
@@ -93,7 +95,7 @@ type Migration struct {
 
 // Tables returns every table leadhouse owns.
 func Tables() []*Table {
-	return []*Table{LeadUpdates, Events, Notes, Calls, Dispositions, Transitions, BookingDocs, DeadLetters, Migrations}
+	return []*Table{LeadUpdates, Events, Notes, Calls, Dispositions, Transitions, BookingDocs, DeadLetters, Migrations, PIIKeys, Erasures}
 }
 
 // RowTables returns the tables a callback's rows go to.

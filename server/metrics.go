@@ -266,6 +266,10 @@ var (
 		"Raw bodies the write-ahead log did not give back intact when their batch was written (a damaged disk); their rows were stored without them.", nil, nil)
 	descRejected = prometheus.NewDesc("leadhouse_store_rejected_callbacks_total",
 		"Callbacks whose rows the store refused (a value it cannot convert, a violated constraint), found by splitting the batch, and kept as dead letters with the store's error.", nil, nil)
+	descForgotten = prometheus.NewDesc("leadhouse_forgotten_records_total",
+		"Acknowledged callbacks and rejected bodies of people who asked to be forgotten, left out of the store.", nil, nil)
+	descErased = prometheus.NewDesc("leadhouse_wal_erased_records_total",
+		"Records left out of the store that were then erased from the write-ahead log.", nil, nil)
 	descSpilled = prometheus.NewDesc("leadhouse_callbacks_spilled_total",
 		"Acknowledged callbacks left in the write-ahead log for the replayer because memory was full or the pipeline was recovering.", nil, nil)
 	descSpilling = prometheus.NewDesc("leadhouse_spilling",
@@ -282,7 +286,7 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descBufferedRows, descBufferedBytes, descStoreErrors, descWALBacklog, descReplayed,
 		descDeadLetters, descCorrupt, descUnreadable, descRejected, descSpilled, descSpilling, descInflight,
-		descTrackedAddresses, descWebhookIDs,
+		descTrackedAddresses, descWebhookIDs, descForgotten, descErased,
 	} {
 		ch <- d
 	}
@@ -304,6 +308,8 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descUnreadable, prometheus.CounterValue, float64(st.UnreadableBodies))
 	ch <- prometheus.MustNewConstMetric(descRejected, prometheus.CounterValue, float64(st.RejectedCallbacks))
 	ch <- prometheus.MustNewConstMetric(descSpilled, prometheus.CounterValue, float64(st.Spilled))
+	ch <- prometheus.MustNewConstMetric(descForgotten, prometheus.CounterValue, float64(st.Forgotten))
+	ch <- prometheus.MustNewConstMetric(descErased, prometheus.CounterValue, float64(st.ErasedRecords))
 	spilling := 0.0
 	if st.Mode == sink.ModeSpill {
 		spilling = 1

@@ -191,6 +191,7 @@ func TestStatsAreReadAtScrape(t *testing.T) {
 	p := &fakePipeline{stats: sink.Stats{
 		BufferedRows: 11, BufferedBytes: 2048, StoreErrors: 3, WALBacklogBytes: 4096, ReplayedRecords: 5,
 		DeadLetters: 6, CorruptRecords: 7, Spilled: 8, Mode: sink.ModeSpill, UnreadableBodies: 9,
+		Forgotten: 10, ErasedRecords: 12,
 	}}
 	s := newTestServer(t, p, nil)
 	reg := s.Metrics().Registry()
@@ -206,6 +207,8 @@ func TestStatsAreReadAtScrape(t *testing.T) {
 		"leadhouse_callbacks_spilled_total":     8,
 		"leadhouse_wal_unreadable_bodies_total": 9,
 		"leadhouse_spilling":                    1,
+		"leadhouse_forgotten_records_total":     10,
+		"leadhouse_wal_erased_records_total":    12,
 	} {
 		if got := sample(t, reg, name); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)

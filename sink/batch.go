@@ -51,6 +51,8 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // handed whole to the flusher. A generation is only touched under Pipeline.mu while it fills and
 // only by the flusher after that.
 type generation struct {
+	// seq numbers generations in the order they fill, and so finish, from 1.
+	seq    uint64
 	tables [numTables]genTable
 	frozen bool // no longer filling: see freeze
 	// hints, shared by the pipeline's generations, size each new builder from the chunks

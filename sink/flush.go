@@ -50,7 +50,7 @@ func (p *Pipeline) flushLoop(ctx context.Context) {
 			continue
 		}
 		wait := p.opts.FlushInterval - time.Since(g.started)
-		if !draining && wait > 0 && !g.full(&p.opts) {
+		if !draining && !p.flushNow && wait > 0 && !g.full(&p.opts) {
 			p.mu.Unlock()
 			timer.Reset(wait)
 			select {
@@ -64,9 +64,11 @@ func (p *Pipeline) flushLoop(ctx context.Context) {
 			timer.Stop()
 			continue
 		}
+		p.flushNow = false
 		g.freeze()
 		g.decayHints()
 		p.fill, p.flushing = newGeneration(p.pool, &p.hints), g
+		p.fill.seq = g.seq + 1
 		p.mu.Unlock()
 
 		// The batch's records are noted before anything of it reaches the store: should this
@@ -232,7 +234,7 @@ func (p *Pipeline) bodyReader(g *generation) (read func(wal.Position) ([]byte, e
 			return b, nil
 		}
 		var ce *wal.CorruptionError
-		damaged := errors.As(err, &ce) || errors.Is(err, wal.ErrNotInLog)
+		damaged := errors.As(err, &ce) || errors.Is(err, wal.ErrNotInLog) || errors.Is(err, wal.ErrErased)
 		if failed[pos]++; !damaged && failed[pos] < maxBodyReadAttempts {
 			// A failed read (too many open files, an I/O error) fails the attempt: retried.
 			return nil, fmt.Errorf("read a raw body back from the write-ahead log: %w", err)
@@ -319,6 +321,9 @@ func (p *Pipeline) finish(g *generation) {
 	}
 	p.mu.Lock()
 	p.flushing = nil
+	if g.seq > p.finishedSeq { // a generation rebuilt from a batch note has none
+		p.finishedSeq = g.seq
+	}
 	p.stats.Flushes++
 	if g.hasReplayed && g.replayedMax.Compare(p.replayedStored) > 0 {
 		p.replayedStored = g.replayedMax
@@ -350,5 +355,31 @@ func (p *Pipeline) finish(g *generation) {
 	// request that clears it.
 	p.mu.Lock()
 	p.backlogFull = false
+	var erase []wal.Position
+	keep := p.toErase[:0]
+	for _, pos := range p.toErase {
+		if pos.Compare(commit) <= 0 {
+			erase = append(erase, pos)
+		} else {
+			keep = append(keep, pos)
+		}
+	}
+	p.toErase = keep
 	p.mu.Unlock()
+	if len(erase) > 0 {
+		p.eraseForgotten(erase)
+	}
+}
+
+// eraseForgotten erases the bodies of records the filter left out, now committed, from the log. A
+// failure leaves them on disk until their segment is deleted, and the filter still leaves them
+// out of any replay; so it is logged, not retried.
+func (p *Pipeline) eraseForgotten(ps []wal.Position) {
+	n, err := p.log.Erase(ps...)
+	p.mu.Lock()
+	p.stats.ErasedRecords += int64(n)
+	p.mu.Unlock()
+	if err != nil {
+		p.opts.Logger.Error("cannot erase forgotten records from the write-ahead log", "records", len(ps), "err", err)
+	}
 }

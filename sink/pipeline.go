@@ -83,6 +83,10 @@ type Stats struct {
 	ReplayedRecords int64
 	DeadLetters     int64 // dead-letter rows batched, corrupt records included
 	CorruptRecords  int64 // stretches of the write-ahead log that were not valid records
+	// Forgotten counts the acknowledged records the Filter left out of the store, and
+	// ErasedRecords those of them erased from the write-ahead log once committed.
+	Forgotten     int64
+	ErasedRecords int64
 	// UnreadableBodies counts raw bodies that could not be read back from the write-ahead log
 	// when their batch was written (a damaged disk); their rows were stored without them.
 	UnreadableBodies int64
@@ -160,6 +164,14 @@ type Pipeline struct {
 	wholeRejections [numTables]int
 	halted          [numTables]error
 	backlogFull     bool // the last append was refused with wal.ErrFull
+	// filter selects the records to leave out (SetFilter); toErase are the positions of those
+	// left out, erased from the log once a commit passes them.
+	filter  Filter
+	toErase []wal.Position
+	// finishedSeq is the seq of the last filled generation stored: they finish in seq order.
+	finishedSeq uint64
+	// flushNow makes the flusher take the filling generation without waiting for a trigger.
+	flushNow bool
 
 	kick       chan struct{} // wakes the flusher
 	spillStart chan struct{} // wakes the replayer
@@ -206,6 +218,7 @@ func New(store Store, log *wal.Log, tracker *wal.Tracker, opts Options) (*Pipeli
 		flushDone:  make(chan struct{}),
 	}
 	p.fill = newGeneration(p.pool, &p.hints)
+	p.fill.seq = 1
 	p.noteBatches(log.NotedBatches())
 	return p, nil
 }
@@ -325,9 +338,12 @@ func (p *Pipeline) Submit(ctx context.Context, in Input, dec Decoded) (Ack, erro
 		return Ack{Position: pos}, nil
 	}
 	h := recordHash(pos, in.Body)
-	if dec.Rows != nil {
+	switch {
+	case p.filter != nil && p.filter(in.Body, dec.Rows):
+		p.forgetLocked(pos)
+	case dec.Rows != nil:
 		p.fill.addRows(pos, h, dec.Rows, in.Body, time.Now())
-	} else {
+	default:
 		reason := dec.Reason
 		if reason == "" {
 			reason = ReasonInvalid
@@ -336,6 +352,64 @@ func (p *Pipeline) Submit(ctx context.Context, in Input, dec Decoded) (Ack, erro
 	}
 	p.addedLocked(pos)
 	return Ack{Position: pos}, nil
+}
+
+// Filter selects records the pipeline must leave out of the store: those of people who asked to
+// be forgotten. body is the record's body, or the raw bytes of a stretch of the log that is no
+// valid record; rows is what the body became, nil when it became a dead letter. A Filter is
+// called with the pipeline's lock held, from Submit and the replayer, so it must be quick and
+// must not call the pipeline. It must not keep body or rows.
+type Filter func(body []byte, rows *schema.Rows) bool
+
+// SetFilter makes the pipeline leave out every record f selects from the next one it batches on
+// (nil selects none). Such a record is acknowledged and committed like any other, but none of its
+// rows, nor a dead letter of it, reaches the store, and once it is committed its body is erased
+// from the write-ahead log (Log.Erase).
+//
+// SetFilter returns once every record batched before the call is stored, or ctx ends: whoever
+// deletes a person's rows from the store after it returns knows that no row of theirs batched
+// earlier can arrive later. Before Start it only installs f.
+func (p *Pipeline) SetFilter(ctx context.Context, f Filter) error {
+	p.mu.Lock()
+	p.filter = f
+	target := p.fill.seq
+	if p.fill.records == 0 {
+		target-- // the generation before it, which may still be flushing
+	} else {
+		p.flushNow = true
+	}
+	p.mu.Unlock()
+	if !p.started.Load() {
+		return nil
+	}
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+	for {
+		p.mu.Lock()
+		// The generations rebuilt from the previous process's batch notes (seq 0) were batched
+		// before any call: they must be stored too.
+		rebuilt := len(p.rebuilding) > 0 || len(p.ready) > 0 || (p.flushing != nil && p.flushing.seq == 0)
+		done, freed := p.finishedSeq >= target && !rebuilt, p.memFreed
+		p.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the records batched before the filter to be stored: %w", ctx.Err())
+		}
+	}
+}
+
+// forgetLocked puts the record at pos in the filling generation without rows: its position
+// commits with the generation, and its body is erased once it has.
+func (p *Pipeline) forgetLocked(pos wal.Position) {
+	p.fill.track(pos, time.Now())
+	p.toErase = append(p.toErase, pos)
+	p.stats.Forgotten++
 }
 
 func (p *Pipeline) appendFailed(err error) error {

@@ -180,7 +180,7 @@ func (r *replayer) add(rec wal.Record) {
 	}
 	p.mu.Unlock()
 	var derr error
-	if rec.Corrupt == nil {
+	if rec.Corrupt == nil && !rec.Erased {
 		derr = p.opts.Decode(rec.Body, rec.ReceivedAt, &r.rows)
 	}
 	p.mu.Lock()
@@ -189,6 +189,13 @@ func (r *replayer) add(rec wal.Record) {
 		g = p.fill
 	}
 	switch {
+	case rec.Erased:
+		// Nothing is left of it to store; its position commits with the generation.
+		p.fill.track(rec.Pos, time.Now())
+	case rec.Corrupt != nil && p.filter != nil && p.filter(rec.Corrupt.Raw, nil):
+		p.forgetLocked(rec.Pos)
+	case rec.Corrupt == nil && p.filter != nil && p.filter(rec.Body, rowsOrNil(&r.rows, derr)):
+		p.forgetLocked(rec.Pos)
 	case rec.Corrupt != nil:
 		ce := rec.Corrupt
 		p.stats.CorruptRecords++
@@ -218,6 +225,14 @@ func (r *replayer) progress(pos wal.Position) {
 			"backlog_bytes", p.log.Size())
 		r.lastLog, r.lastLogN = now, r.records
 	}
+}
+
+// rowsOrNil is what a Filter is given for a decoded record: its rows, or nil when decoding failed.
+func rowsOrNil(rows *schema.Rows, err error) *schema.Rows {
+	if err != nil {
+		return nil
+	}
+	return rows
 }
 
 // waitMemory returns once the buffered bytes are below limit.

@@ -13,8 +13,9 @@ import (
 // lead, per callback or per entity runs on each shard on its own. Every view becomes a local
 // view NAME_local over the local tables and a Distributed table NAME over those, so analysts query
 // the same names with the same answers; a view that counts across leads (AggregatingViews) is
-// summed over the shards' counts. schema_migrations stays local to each node: each node records
-// what was applied to it.
+// summed over the shards' counts. A view that runs as its definer (the masked views) has no local
+// part: it reads the Distributed names. schema_migrations stays local to each node: each node
+// records what was applied to it.
 type Cluster struct {
 	// Name is the cluster's name in the servers' <remote_servers>. Required.
 	Name string
@@ -65,6 +66,7 @@ func (c *Cluster) zkPath() string {
 var (
 	createTableRE = regexp.MustCompile(`(?is)^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+(\w+)\s*\((.*)\)\s*ENGINE\s*=\s*(\w+)\s*(\((.*?)\))?\s*(.*)$`)
 	createViewRE  = regexp.MustCompile(`(?is)^CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s+AS\s+(.*)$`)
+	definerViewRE = regexp.MustCompile(`(?is)^CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s+((?:DEFINER\s*=\s*\S+\s+)?SQL\s+SECURITY\s+\w+)\s+AS\s+(.*)$`)
 	createMVRE    = regexp.MustCompile(`(?is)^CREATE\s+MATERIALIZED\s+VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s+TO\s+(\w+)\s*(\(.*?\))?\s+AS\s+(.*)$`)
 	alterRE       = regexp.MustCompile(`(?is)^ALTER\s+TABLE\s+(\w+)\s+(.*)$`)
 	columnAlterRE = regexp.MustCompile(`(?is)^(ADD|DROP|MODIFY|RENAME|COMMENT)\s+COLUMN\b`)
@@ -86,6 +88,12 @@ func (c *Cluster) Rewrite(st string, known map[string]bool) ([]string, error) {
 		m := createMVRE.FindStringSubmatch(sql)
 		return []string{c.on(fmt.Sprintf("CREATE MATERIALIZED VIEW IF NOT EXISTS %s%s", m[1], LocalSuffix)) +
 			fmt.Sprintf(" TO %s%s %sAS %s", m[2], LocalSuffix, spaced(m[3]), localSources(m[4], known))}, nil
+	case definerViewRE.MatchString(sql):
+		// A view that runs as its definer (the masked views) reads the cluster-wide tables and
+		// views, as written, on the node asked: they answer for every shard already, and the key
+		// of its hashes (pii_key) must be the one row of the whole cluster, not a shard's.
+		m := definerViewRE.FindStringSubmatch(sql)
+		return []string{c.on("CREATE OR REPLACE VIEW "+m[1]) + " " + m[2] + " AS " + m[3]}, nil
 	case createViewRE.MatchString(sql):
 		return c.view(createViewRE.FindStringSubmatch(sql), known)
 	case alterRE.MatchString(sql):
@@ -195,8 +203,8 @@ func localSources(q string, known map[string]bool) string {
 	})
 }
 
-// Names returns every table and view the migrations create: the names a cluster's statements
-// turn into local parts.
+// Names returns every table and view the migrations create with a local part on a cluster: the
+// names a cluster's statements turn into local parts. Views that run as their definer have none.
 func Names(files []File) (map[string]bool, error) {
 	names := map[string]bool{}
 	for _, f := range files {

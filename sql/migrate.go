@@ -105,8 +105,9 @@ func loadFiles(fsys fs.FS) ([]File, error) {
 }
 
 // Migrate applies the built-in migrations that db has not applied yet, in version order, and
-// returns the names of those it applied. It is meant to run on every start: when everything is
-// applied it only makes sure schema_migrations exists and reads it. log may be nil.
+// returns the names of those it applied, then gives the database its key for the hashes of the
+// masked views (pii_key) if it has none. It is meant to run on every start: when everything is
+// applied it only makes sure schema_migrations exists and reads it and the key. log may be nil.
 //
 // Before applying anything it checks that every applied file is unchanged (ErrChanged otherwise).
 // A file is recorded in schema_migrations after its last statement succeeds; a statement that
@@ -125,7 +126,11 @@ func migrate(ctx context.Context, db DB, log *slog.Logger, fsys fs.FS) ([]string
 	if err != nil {
 		return nil, err
 	}
-	return migrateFiles(ctx, db, log, files, func(s string) ([]string, error) { return []string{s}, nil })
+	applied, err := migrateFiles(ctx, db, log, files, func(s string) ([]string, error) { return []string{s}, nil })
+	if err != nil {
+		return applied, err
+	}
+	return applied, ensureKey(ctx, db, files)
 }
 
 // MigrateCluster applies the built-in migrations to every node of a cluster, rewritten as c says
@@ -162,7 +167,7 @@ func MigrateCluster(ctx context.Context, nodes []DB, c Cluster, log *slog.Logger
 			}
 		}
 	}
-	return applied, nil
+	return applied, ensureKey(ctx, nodes[0], files)
 }
 
 // migrateFiles applies to db the files it lacks, each statement as rewrite turns it.
@@ -206,6 +211,15 @@ func migrateFiles(ctx context.Context, db DB, log *slog.Logger, files []File, re
 		names = append(names, f.Name)
 	}
 	return names, nil
+}
+
+// ensureKey gives db its key for the masked views' hashes, when files create pii_key. On a
+// cluster it runs once every node has the table: the key is one row for the whole cluster.
+func ensureKey(ctx context.Context, db DB, files []File) error {
+	if !slices.ContainsFunc(files, func(f File) bool { return f.Version == piiKeyVersion }) {
+		return nil
+	}
+	return ensurePIIKey(ctx, db)
 }
 
 // createMigrationsTable runs 0001_tables.sql's schema_migrations statement, so that table has a

@@ -30,8 +30,9 @@ func TestEmbeddedMigrationsAreWellFormed(t *testing.T) {
 	// each must be idempotent.
 	idempotent := []string{"CREATE TABLE IF NOT EXISTS ", "CREATE OR REPLACE VIEW ", "ALTER TABLE "}
 	for i, f := range files {
-		if f.Version != uint32(i+1) {
-			t.Errorf("%s: version %d, want %d: versions are consecutive", f.Name, f.Version, i+1)
+		// Versions may leave gaps, reserved for work on other branches.
+		if i > 0 && f.Version <= files[i-1].Version {
+			t.Errorf("%s: version %d after %s: versions increase", f.Name, f.Version, files[i-1].Name)
 		}
 		st, err := f.Statements()
 		if err != nil {

@@ -3,9 +3,12 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	lhsql "github.com/leadhouse/leadhouse/sql"
 )
 
 // newCluster makes n `leadhouse engine` servers the shards of one cluster, lh, one replica each:
@@ -51,10 +54,17 @@ func TestServeOnAThreeShardCluster(t *testing.T) {
 	dataDir := t.TempDir()
 	env := serveEnv(dataDir, append(cenv, "LEADHOUSE_FLUSH_INTERVAL=100ms", "LEADHOUSE_RATE_LIMIT=0")...)
 	inst := start(t, bin, env)
+	// Every table and view has a local part and a Distributed table on every node (an
+	// aggregating view's is NAME_shards).
+	names, err := lhsql.Names(lhsql.Files())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, n := range nodes {
+		want := fmt.Sprintf("%d\t%d", len(names), len(names))
 		if got := queryEnv(t, bin, t.TempDir(), []string{"LEADHOUSE_CLICKHOUSE_ADDR=" + n.addr(), "LEADHOUSE_CLICKHOUSE_USERNAME=leadhouse", "LEADHOUSE_CLICKHOUSE_PASSWORD=" + serverPassword},
-			"SELECT countIf(name LIKE '%_local'), countIf(engine = 'Distributed') FROM system.tables WHERE database = 'leadhouse'"); !strings.HasPrefix(got, "2") || strings.HasSuffix(got, "\t0") {
-			t.Errorf("node %d tables (local, distributed): %q", i+1, got)
+			"SELECT countIf(name LIKE '%_local'), countIf(engine = 'Distributed') FROM system.tables WHERE database = 'leadhouse'"); got != want {
+			t.Errorf("node %d tables (local, distributed): %q, want %q", i+1, got, want)
 		}
 	}
 	client := &http.Client{Timeout: 30 * time.Second}
@@ -95,6 +105,22 @@ func TestServeOnAThreeShardCluster(t *testing.T) {
 	for _, n := range nodes {
 		per = append(per, queryEnv(t, bin, t.TempDir(), []string{"LEADHOUSE_CLICKHOUSE_ADDR=" + n.addr(), "LEADHOUSE_CLICKHOUSE_USERNAME=leadhouse", "LEADHOUSE_CLICKHOUSE_PASSWORD=" + serverPassword},
 			"SELECT count() FROM leadhouse.lead_updates_local"))
+	}
+	if lost != 0 || doubled != 0 {
+		t.Fatalf("lost %d, stored twice %d", lost, doubled)
+	}
+
+	// forget reaches every shard's local tables; the other leads stay.
+	before := q("SELECT count() FROM leads_current")
+	out := forgetEnv(t, bin, dataDir, cenv, "-lead-id", strconv.Itoa(forgottenLead), "-by", "e2e")
+	if !strings.Contains(out, "lead 1402361 (named)") {
+		t.Errorf("forget printed:\n%s", out)
+	}
+	if got := q(everywhere()); got != "0" {
+		t.Errorf("the forgotten lead still has %s rows on the cluster", got)
+	}
+	if n, _ := strconv.Atoi(before); q("SELECT count() FROM leads_current") != strconv.Itoa(n-1) {
+		t.Errorf("leads_current went from %s to %s leads, want one fewer", before, q("SELECT count() FROM leads_current"))
 	}
 	t.Logf("three shards: %d requests, %d acknowledged, %d of them while a shard was down, %d refused; lost %d, stored twice %d; lead_updates rows per shard %v",
 		d.sent, len(d.acked), d.during, d.refused, lost, doubled, per)

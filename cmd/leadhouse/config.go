@@ -50,15 +50,17 @@ type config struct {
 	ClusterReplicated     bool     `env:"LEADHOUSE_CLICKHOUSE_REPLICATED" envDefault:"false" help:"with a cluster, make the shards' tables Replicated*MergeTree ({shard} and {replica} macros, Keeper or ZooKeeper)"`
 	ClusterOnCluster      bool     `env:"LEADHOUSE_CLICKHOUSE_ON_CLUSTER" envDefault:"false" help:"with a cluster, run DDL once with ON CLUSTER; false: on every node of LEADHOUSE_CLICKHOUSE_ADDR, which must list them all"`
 
-	EngineListen     []string `env:"LEADHOUSE_ENGINE_LISTEN" envSeparator:"," envDefault:"127.0.0.1" help:"addresses the embedded engine's HTTP and native ports listen on; 0.0.0.0 lets analysts on other hosts connect"`
-	EngineHTTPPort   int      `env:"LEADHOUSE_ENGINE_HTTP_PORT" envDefault:"8123" help:"the embedded engine's HTTP port (curl, JDBC, BI tools, leadhouse itself)"`
-	EngineNativePort int      `env:"LEADHOUSE_ENGINE_NATIVE_PORT" envDefault:"9000" help:"the embedded engine's native-protocol port (clickhouse-client, clickhouse-go, Grafana)"`
-	AnalystPassword  string   `env:"LEADHOUSE_ANALYST_PASSWORD" help:"password of the embedded engine's read-only analyst user; empty: no analyst user"`
-	EnginePassword   string   `env:"LEADHOUSE_ENGINE_PASSWORD" help:"password of leadhouse's own user on the embedded engine; empty: generated once and kept in the data dir"`
-	EngineNodes      string   `env:"LEADHOUSE_ENGINE_CLUSTER_NODES" help:"for leadhouse engine as a node of LEADHOUSE_CLICKHOUSE_CLUSTER: every node's native address, shards separated by ; and replicas by ,"`
-	EngineShard      int      `env:"LEADHOUSE_ENGINE_SHARD" envDefault:"1" help:"for leadhouse engine as a cluster node: its shard's number in LEADHOUSE_ENGINE_CLUSTER_NODES"`
-	EngineReplica    string   `env:"LEADHOUSE_ENGINE_REPLICA" envDefault:"r1" help:"for leadhouse engine as a cluster node: its replica's name"`
-	// engineNodes is the cluster the four settings above describe, nil for none.
+	EngineListen       []string  `env:"LEADHOUSE_ENGINE_LISTEN" envSeparator:"," envDefault:"127.0.0.1" help:"addresses the embedded engine's HTTP and native ports listen on; 0.0.0.0 lets analysts on other hosts connect"`
+	EngineHTTPPort     int       `env:"LEADHOUSE_ENGINE_HTTP_PORT" envDefault:"8123" help:"the embedded engine's HTTP port (curl, JDBC, BI tools, leadhouse itself)"`
+	EngineNativePort   int       `env:"LEADHOUSE_ENGINE_NATIVE_PORT" envDefault:"9000" help:"the embedded engine's native-protocol port (clickhouse-client, clickhouse-go, Grafana)"`
+	AnalystPassword    string    `env:"LEADHOUSE_ANALYST_PASSWORD" help:"password of the embedded engine's read-only analyst user, who sees the masked views; empty: no analyst user"`
+	PIIAnalystPassword string    `env:"LEADHOUSE_PII_ANALYST_PASSWORD" help:"password of the embedded engine's read-only pii_analyst user, with the analyst_pii role: personal data in full; empty: no such user"`
+	EnginePassword     string    `env:"LEADHOUSE_ENGINE_PASSWORD" help:"password of leadhouse's own user on the embedded engine; empty: generated once and kept in the data dir"`
+	EngineNodes        string    `env:"LEADHOUSE_ENGINE_CLUSTER_NODES" help:"for leadhouse engine as a node of LEADHOUSE_CLICKHOUSE_CLUSTER: every node's native address, shards separated by ; and replicas by ,"`
+	EngineShard        int       `env:"LEADHOUSE_ENGINE_SHARD" envDefault:"1" help:"for leadhouse engine as a cluster node: its shard's number in LEADHOUSE_ENGINE_CLUSTER_NODES"`
+	EngineReplica      string    `env:"LEADHOUSE_ENGINE_REPLICA" envDefault:"r1" help:"for leadhouse engine as a cluster node: its replica's name"`
+	RawRetention       retention `env:"LEADHOUSE_RAW_RETENTION" help:"how long raw bodies (lead_updates.raw, dead_letters.body) are kept, such as 365d or 720h; empty: for ever"`
+	// engineNodes is the cluster the engine settings above describe, nil for none.
 	engineNodes *engine.Cluster
 
 	BatchMaxRows     int           `env:"LEADHOUSE_BATCH_MAX_ROWS" envDefault:"50000" help:"flush when a table has this many buffered rows"`
@@ -292,6 +294,8 @@ func expectation(t reflect.Type) string {
 		return "a duration such as 500ms, 1s or 2m"
 	case reflect.TypeFor[byteSize]():
 		return "a size in bytes such as 1048576, 512KiB, 16MiB or 4GiB"
+	case reflect.TypeFor[retention]():
+		return "a retention of at least an hour such as 365d, 90d or 720h"
 	case reflect.TypeFor[bool]():
 		return "true or false"
 	case reflect.TypeFor[int]():
@@ -322,5 +326,39 @@ func (b *byteSize) UnmarshalText(text []byte) error {
 		return fmt.Errorf("invalid size %q", string(text))
 	}
 	*b = byteSize(n * mult)
+	return nil
+}
+
+// retention is how long raw bodies are kept: whole days as "365d", or a Go duration such as
+// "720h"; empty (0) keeps them for ever. Less than an hour is refused: it would empty the raw
+// bodies of callbacks as they arrive, almost surely a typo.
+type retention time.Duration
+
+// maxRetentionDays keeps a retention's seconds within the engine's interval arithmetic.
+const maxRetentionDays = 100 * 365
+
+func (r *retention) UnmarshalText(text []byte) error {
+	s := strings.TrimSpace(string(text))
+	if s == "" || s == "0" {
+		*r = 0
+		return nil
+	}
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseUint(days, 10, 32)
+		if err != nil || n > maxRetentionDays {
+			return fmt.Errorf("invalid retention %q", string(text))
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil || d > maxRetentionDays*24*time.Hour {
+			return fmt.Errorf("invalid retention %q", string(text))
+		}
+	}
+	if d < time.Hour {
+		return fmt.Errorf("retention %q is under an hour", string(text))
+	}
+	*r = retention(d)
 	return nil
 }

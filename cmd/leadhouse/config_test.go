@@ -164,3 +164,42 @@ func TestREADMEListsEveryVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestRawRetentionTakesDaysOrDurations(t *testing.T) {
+	for in, want := range map[string]time.Duration{"": 0, "0": 0, "365d": 365 * 24 * time.Hour, "90d": 90 * 24 * time.Hour, "720h": 720 * time.Hour, "1h": time.Hour, " 7d ": 7 * 24 * time.Hour} {
+		var r retention
+		if err := r.UnmarshalText([]byte(in)); err != nil || time.Duration(r) != want {
+			t.Errorf("%q = %v, %v; want %v", in, time.Duration(r), err, want)
+		}
+	}
+	for _, in := range []string{"59m", "1s", "-1d", "1.5d", "d", "365 days", "36501d", "forever"} {
+		var r retention
+		if err := r.UnmarshalText([]byte(in)); err == nil {
+			t.Errorf("%q accepted as %v", in, time.Duration(r))
+		}
+	}
+	c, err := loadConfig(map[string]string{"LEADHOUSE_RAW_RETENTION": "365d"})
+	if err != nil || time.Duration(c.RawRetention) != 365*24*time.Hour {
+		t.Errorf("LEADHOUSE_RAW_RETENTION=365d: %v, %v", time.Duration(c.RawRetention), err)
+	}
+	if _, err := loadConfig(map[string]string{"LEADHOUSE_RAW_RETENTION": "10m"}); err == nil || !strings.Contains(err.Error(), "LEADHOUSE_RAW_RETENTION: expected a retention") {
+		t.Errorf("LEADHOUSE_RAW_RETENTION=10m: %v", err)
+	}
+}
+
+// FuzzRetention: any text is a retention of at least an hour and at most 100 years, or none, or
+// refused, and never panics.
+func FuzzRetention(f *testing.F) {
+	for _, s := range []string{"365d", "720h", "", "1h30m", "99999999999d", "-5h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var r retention
+		if err := r.UnmarshalText([]byte(s)); err != nil {
+			return
+		}
+		if d := time.Duration(r); d != 0 && (d < time.Hour || d > maxRetentionDays*24*time.Hour) {
+			t.Fatalf("%q accepted as %v", s, d)
+		}
+	})
+}

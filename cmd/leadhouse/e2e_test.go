@@ -386,11 +386,14 @@ func TestQueryWhileServingAnswersLive(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, strings.TrimSpace(string(b))
 	}
-	if status, body := ask(engine.AnalystUser, analystPassword, "SELECT count() FROM leadhouse.lead_scenarios"); status != 200 {
-		t.Errorf("analyst reading lead_scenarios: %d %q", status, body)
+	if status, body := ask(engine.AnalystUser, analystPassword, "SELECT count() FROM leadhouse.masked_lead_scenarios"); status != 200 {
+		t.Errorf("analyst reading masked_lead_scenarios: %d %q", status, body)
 	}
-	if status, body := ask(engine.AnalystUser, analystPassword, "SELECT lead_id FROM leadhouse.leads_current"); status != 200 || body != "1402361" {
-		t.Errorf("analyst reading leads_current: %d %q", status, body)
+	if status, body := ask(engine.AnalystUser, analystPassword, "SELECT lead_id, phone FROM leadhouse.masked_leads_current"); status != 200 || body != "1402361\t9988" {
+		t.Errorf("analyst reading masked_leads_current: %d %q", status, body)
+	}
+	if status, body := ask(engine.AnalystUser, analystPassword, "SELECT phone FROM leadhouse.leads_current"); status == 200 {
+		t.Errorf("analyst read the unmasked leads_current: %q", body)
 	}
 	if status, body := ask(engine.AnalystUser, analystPassword, "INSERT INTO leadhouse.dead_letters (reason) VALUES ('x')"); status == 200 {
 		t.Errorf("analyst could insert: %q", body)

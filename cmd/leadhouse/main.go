@@ -11,6 +11,7 @@
 //	leadhouse gen [flags]            write generated callbacks as NDJSON (benchmarks)
 //	leadhouse loadgen [flags]        drive HTTP load at a running leadhouse (benchmarks)
 //	leadhouse replay FILE            load an NDJSON file of callbacks straight into the store
+//	leadhouse forget -lead-id N [-phone P]  remove a person's data everywhere leadhouse keeps it
 //	leadhouse ceiling                serve a do-nothing handler (the benchmark's ceiling)
 //	leadhouse healthcheck            exit 0 when the local server is ready (container health checks)
 //	leadhouse version                print the version
@@ -69,6 +70,8 @@ commands:
   gen [flags]        write generated callbacks as NDJSON
   loadgen [flags]    drive HTTP load at a running leadhouse
   replay FILE        load an NDJSON file of callbacks straight into the store
+  forget -lead-id N [-phone P] [-by WHO] [-reason REF]
+                     remove a person's data everywhere leadhouse keeps it, and audit it
   ceiling            serve a do-nothing handler on LEADHOUSE_LISTEN (benchmark ceiling)
   healthcheck        exit 0 when the local server answers /readyz with 200
   version            print the version
@@ -113,6 +116,8 @@ func run(ctx context.Context, args []string, environ map[string]string, stdin io
 		return runEngine(ctx, cfg, log, rest, stdout)
 	case "replay":
 		return runReplay(ctx, cfg, log, rest, stdout)
+	case "forget":
+		return runForget(ctx, cfg, log, rest, stdout)
 	case "ceiling":
 		return runCeiling(ctx, cfg, log)
 	case "healthcheck":

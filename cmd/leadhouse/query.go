@@ -64,15 +64,26 @@ func runMigrate(ctx context.Context, cfg config, log *slog.Logger, stdout io.Wri
 	}
 	defer wh.close(context.WithoutCancel(ctx))
 	desc := wh.desc
-	applied, err := wh.migrations(ctx, cfg, log)
+	applied, changed, err := wh.migrations(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	if len(applied) == 0 {
+	if len(applied) == 0 && len(changed) == 0 {
 		fmt.Fprintf(stdout, "%s: up to date\n", desc)
 	}
 	for _, name := range applied {
 		fmt.Fprintf(stdout, "applied %s\n", name)
 	}
+	for _, c := range changed {
+		fmt.Fprintf(stdout, "retention of %s set to %s\n", c, retentionString(cfg.RawRetention))
+	}
 	return nil
+}
+
+// retentionString says how long raw bodies are kept.
+func retentionString(r retention) string {
+	if r == 0 {
+		return "for ever"
+	}
+	return time.Duration(r).String()
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/leadhouse/leadhouse/engine"
+	"github.com/leadhouse/leadhouse/erasure"
 	"github.com/leadhouse/leadhouse/flatten"
 	"github.com/leadhouse/leadhouse/server"
 	"github.com/leadhouse/leadhouse/sink"
@@ -64,11 +65,11 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 		}
 		return wh.health()
 	}
-	pipe, wl, err := newPipeline(cfg, log, wh.store, health, metrics.OnFlush)
+	pipe, closePipe, err := newPipeline(cfg, log, wh.store, health, metrics.OnFlush)
 	if err != nil {
 		return err
 	}
-	defer wl.Close()
+	defer closePipe()
 	pctx, stopPipe := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPipe()
 	conn = startConnector(func(ctx context.Context) error { return wh.migrate(ctx, cfg, log) }, log, func() error { return pipe.Start(pctx) })
@@ -136,7 +137,7 @@ func runServe(ctx context.Context, cfg config, log *slog.Logger) error {
 	log.Info("shutting down: flushing buffered callbacks")
 	conn.stop()
 	if err := conn.health(); err != nil {
-		log.Warn("the store never became ready: callbacks stay in the write-ahead log for the next start", "backlog_bytes", wl.Size(), "err", err)
+		log.Warn("the store never became ready: callbacks stay in the write-ahead log for the next start", "backlog_bytes", pipe.Stats().WALBacklogBytes, "err", err)
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout-cfg.ShutdownTimeout/3)
 	defer cancel()
@@ -163,22 +164,24 @@ func offIfZero(v float64) float64 {
 // into st. The pipeline runs on its own context: after a signal it still has to flush, so only
 // the returned cleanup, run after Close, stops it and closes the log.
 func startPipeline(ctx context.Context, cfg config, log *slog.Logger, st sink.Store, health func() error, onFlush func(string, int, time.Duration, error)) (*sink.Pipeline, func(), error) {
-	pipe, wl, err := newPipeline(cfg, log, st, health, onFlush)
+	pipe, cleanup, err := newPipeline(cfg, log, st, health, onFlush)
 	if err != nil {
 		return nil, nil, err
 	}
 	pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	if err := pipe.Start(pctx); err != nil {
 		stop()
-		wl.Close()
+		cleanup()
 		return nil, nil, err
 	}
-	return pipe, func() { stop(); wl.Close() }, nil
+	return pipe, func() { stop(); cleanup() }, nil
 }
 
 // newPipeline opens the write-ahead log and returns a pipeline on it, not started: it takes
-// callbacks into the log, and writes nothing to st until Start.
-func newPipeline(cfg config, log *slog.Logger, st sink.Store, health func() error, onFlush func(string, int, time.Duration, error)) (*sink.Pipeline, *wal.Log, error) {
+// callbacks into the log, and writes nothing to st until Start. The pipeline leaves out the
+// records of the people asked to be forgotten, and watches for new requests until the returned
+// cleanup, run after Close, which also closes the log.
+func newPipeline(cfg config, log *slog.Logger, st sink.Store, health func() error, onFlush func(string, int, time.Duration, error)) (*sink.Pipeline, func(), error) {
 	var mode wal.SyncMode
 	if err := mode.UnmarshalText([]byte(cfg.WALSync)); err != nil {
 		return nil, nil, fmt.Errorf("LEADHOUSE_WAL_SYNC: %w", err)
@@ -195,6 +198,14 @@ func newPipeline(cfg config, log *slog.Logger, st sink.Store, health func() erro
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open write-ahead log in %s: %w", walDir, err)
+	}
+	// Erasure requests are in force before the first record is replayed: a forgotten person's
+	// records are left out of the store and erased from the log once committed.
+	requests := erasure.NewStore(filepath.Join(cfg.DataDir, "erasure"))
+	forgotten, applied, err := requests.Load()
+	if err != nil {
+		wl.Close()
+		return nil, nil, err
 	}
 	// The replayer decodes one record at a time, so one Flattener serves it.
 	decoder := flatten.New()
@@ -216,7 +227,28 @@ func newPipeline(cfg config, log *slog.Logger, st sink.Store, health func() erro
 		wl.Close()
 		return nil, nil, err
 	}
-	return pipe, wl, nil
+	if err := pipe.SetFilter(context.Background(), forgotten.Filter()); err != nil { // before Start: no wait
+		wl.Close()
+		return nil, nil, err
+	}
+	if err := requests.MarkApplied(applied); err != nil {
+		log.Error("cannot record the erasure requests applied: a forget run now waits for the next one", "err", err)
+	}
+	if applied > 0 {
+		log.Info("erasure requests in force", "requests", applied, "leads_and_phones", forgotten.Len())
+	}
+	// A forget run while this process serves records its request and waits until it is applied,
+	// whether or not the store is up yet: before Start, SetFilter only installs the filter,
+	// which every record batched later goes through.
+	wctx, stopWatch := context.WithCancel(context.Background())
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		requests.Watch(wctx, 250*time.Millisecond, applied, func(ctx context.Context, set *erasure.Set) error {
+			return pipe.SetFilter(ctx, set.Filter())
+		}, log)
+	}()
+	return pipe, func() { stopWatch(); <-watched; wl.Close() }, nil
 }
 
 // logConnect tells the operator how analysts reach the embedded engine.
@@ -225,7 +257,10 @@ func logConnect(log *slog.Logger, cfg config, sup *engine.Supervisor) {
 		log.Info("no analyst user: set LEADHOUSE_ANALYST_PASSWORD to let BI tools read the warehouse", "http", sup.HTTPAddr(), "native", sup.TCPAddr())
 		return
 	}
-	log.Info("analysts connect as the read-only analyst user", "user", engine.AnalystUser, "http", "http://"+sup.HTTPAddr(), "native", sup.TCPAddr(), "database", cfg.ClickHouseDatabase)
+	log.Info("analysts connect as the read-only analyst user, who reads the masked views (masked_*)", "user", engine.AnalystUser, "http", "http://"+sup.HTTPAddr(), "native", sup.TCPAddr(), "database", cfg.ClickHouseDatabase)
+	if cfg.PIIAnalystPassword != "" {
+		log.Info("analysts allowed personal data connect as the pii_analyst user", "user", engine.PIIAnalystUser)
+	}
 }
 
 // serveDebug serves Go's pprof profiles on their own listener, never on the public port.

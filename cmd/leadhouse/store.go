@@ -50,14 +50,15 @@ func engineConfig(cfg config) engine.Config {
 		}
 	}
 	return engine.Config{
-		DataDir:         cfg.DataDir,
-		Listen:          listen,
-		TCPPort:         cfg.EngineNativePort,
-		HTTPPort:        cfg.EngineHTTPPort,
-		Database:        cfg.ClickHouseDatabase,
-		Password:        cfg.EnginePassword,
-		AnalystPassword: cfg.AnalystPassword,
-		Cluster:         cfg.engineNodes,
+		DataDir:            cfg.DataDir,
+		Listen:             listen,
+		TCPPort:            cfg.EngineNativePort,
+		HTTPPort:           cfg.EngineHTTPPort,
+		Database:           cfg.ClickHouseDatabase,
+		Password:           cfg.EnginePassword,
+		AnalystPassword:    cfg.AnalystPassword,
+		PIIAnalystPassword: cfg.PIIAnalystPassword,
+		Cluster:            cfg.engineNodes,
 	}
 }
 
@@ -188,34 +189,52 @@ func clientWarehouse(ctx context.Context, cfg config, log *slog.Logger) (*wareho
 	}
 }
 
-// migrate creates the store's database if needed and applies the migrations it lacks: on one
-// node, or on every node of a cluster.
+// migrate creates the store's database if needed, applies the migrations it lacks and sets the
+// retention of raw bodies, and logs what it changed.
 func (w *warehouse) migrate(ctx context.Context, cfg config, log *slog.Logger) error {
-	applied, err := w.migrations(ctx, cfg, log)
+	applied, changed, err := w.migrations(ctx, cfg, log)
 	if len(applied) > 0 {
 		log.Info("migrations applied", "files", applied)
+	}
+	if len(changed) > 0 {
+		log.Info("raw body retention changed: the engine rewrites these columns once, in the background",
+			"columns", changed, "retention", retentionString(cfg.RawRetention))
 	}
 	return err
 }
 
-// migrations applies the migrations the store lacks and returns their names.
-func (w *warehouse) migrations(ctx context.Context, cfg config, log *slog.Logger) ([]string, error) {
+// migrations is migrate on one node, or on every node of a cluster: it returns the migrations it
+// applied and the raw-body columns whose retention it changed.
+func (w *warehouse) migrations(ctx context.Context, cfg config, log *slog.Logger) (applied, changed []string, err error) {
+	keep := time.Duration(cfg.RawRetention)
 	if cfg.Cluster == "" {
 		if err := w.store.CreateDatabase(ctx); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return lhsql.Migrate(ctx, w.store, log)
+		if applied, err = lhsql.Migrate(ctx, w.store, log); err != nil {
+			return applied, nil, err
+		}
+		changed, err = lhsql.SetRetention(ctx, w.store, keep)
+	} else {
+		nodes, err := clusterNodes(ctx, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		dbs := make([]lhsql.DB, len(nodes))
+		for i, n := range nodes {
+			defer n.Close()
+			dbs[i] = n
+		}
+		c := lhsql.Cluster{Name: cfg.Cluster, Replicated: cfg.ClusterReplicated, OnCluster: cfg.ClusterOnCluster}
+		if applied, err = lhsql.MigrateCluster(ctx, dbs, c, log); err != nil {
+			return applied, nil, err
+		}
+		changed, err = lhsql.SetRetentionCluster(ctx, dbs, c, keep)
 	}
-	nodes, err := clusterNodes(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return applied, changed, fmt.Errorf("LEADHOUSE_RAW_RETENTION: %w", err)
 	}
-	dbs := make([]lhsql.DB, len(nodes))
-	for i, n := range nodes {
-		defer n.Close()
-		dbs[i] = n
-	}
-	return lhsql.MigrateCluster(ctx, dbs, lhsql.Cluster{Name: cfg.Cluster, Replicated: cfg.ClusterReplicated, OnCluster: cfg.ClusterOnCluster}, log)
+	return applied, changed, nil
 }
 
 // clusterNodes returns a store on each address of LEADHOUSE_CLICKHOUSE_ADDR, after checking that

@@ -20,12 +20,17 @@ import (
 //	  remote      [remote_len]byte
 //	  body        [length-11-remote_len]byte
 //
+// An erased record (Erase, Scrub) keeps its frame's length and so every position in the log, and
+// its payload becomes kindErased followed by zeros, with a checksum that verifies: it is read as
+// a record that holds nothing rather than as damage.
+//
 // The length sits in front of the checksum's coverage start but inside it, so a frame whose length
 // is intact and whose payload is damaged can be skipped exactly: reading carries on at the next frame.
 const (
 	headerSize   = 8
 	payloadFixed = 1 + 8 + 2
 	kindCallback = 1
+	kindErased   = 2
 	// maxFramePayload bounds a plausible length independently of Options, so records written under
 	// a larger MaxRecordBytes stay readable after it is lowered.
 	maxFramePayload = 1 << 30
@@ -56,23 +61,38 @@ func appendFrame(dst []byte, receivedAt int64, remote string, body []byte) []byt
 	return dst
 }
 
+// erasedFrame returns the frame that replaces one whose payload is n bytes long when its record is
+// erased: the same length, kindErased and zeros.
+func erasedFrame(n int) []byte {
+	frame := make([]byte, headerSize+n)
+	binary.LittleEndian.PutUint32(frame[4:], uint32(n))
+	frame[headerSize] = kindErased
+	binary.LittleEndian.PutUint32(frame, crc32.Checksum(frame[4:], castagnoli))
+	return frame
+}
+
 // frameChecksum is the checksum a frame with this header and payload must carry.
 func frameChecksum(header, payload []byte) uint32 {
 	return crc32.Update(crc32.Checksum(header[4:headerSize], castagnoli), castagnoli, payload)
 }
 
-// decodePayload splits a checksummed payload into its fields; reason is non-empty when the
-// payload, although intact, is not a record this version understands.
-func decodePayload(p []byte) (receivedAt int64, remote, body []byte, reason string) {
-	if p[0] != kindCallback {
-		return 0, nil, nil, fmt.Sprintf("unknown record kind %d", p[0])
+// decodePayload splits a checksummed payload into its fields; erased reports an erased record,
+// which has none, and reason is non-empty when the payload, although intact, is not a record this
+// version understands.
+func decodePayload(p []byte) (receivedAt int64, remote, body []byte, erased bool, reason string) {
+	switch p[0] {
+	case kindCallback:
+	case kindErased:
+		return 0, nil, nil, true, ""
+	default:
+		return 0, nil, nil, false, fmt.Sprintf("unknown record kind %d", p[0])
 	}
 	receivedAt = int64(binary.LittleEndian.Uint64(p[1:9]))
 	rl := int(binary.LittleEndian.Uint16(p[9:11]))
 	if rl > len(p)-payloadFixed {
-		return 0, nil, nil, fmt.Sprintf("remote address length %d exceeds the record", rl)
+		return 0, nil, nil, false, fmt.Sprintf("remote address length %d exceeds the record", rl)
 	}
-	return receivedAt, p[payloadFixed : payloadFixed+rl], p[payloadFixed+rl:], ""
+	return receivedAt, p[payloadFixed : payloadFixed+rl], p[payloadFixed+rl:], false, ""
 }
 
 // scanned is one item a segment scan yields. rec.Body aliases the scanner's buffer.
@@ -123,10 +143,13 @@ func scanSegment(r io.ReaderAt, seg uint64, start, end int64, buf *[]byte, fn fu
 			it.rec.Corrupt = corruptFrame(seg, off, hdr[:], p, "checksum mismatch")
 		} else {
 			it.intact = true
-			ts, remote, body, reason := decodePayload(p)
-			if reason != "" {
+			ts, remote, body, erased, reason := decodePayload(p)
+			switch {
+			case reason != "":
 				it.rec.Corrupt = corruptFrame(seg, off, hdr[:], p, reason)
-			} else {
+			case erased:
+				it.rec.Erased = true
+			default:
 				it.rec.ReceivedAt = time.Unix(0, ts).UTC()
 				it.rec.Remote = string(remote)
 				it.rec.Body = body

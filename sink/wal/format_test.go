@@ -26,6 +26,7 @@ func FuzzReader(f *testing.F) {
 	unknown[headerSize] = 9
 	binary.LittleEndian.PutUint32(unknown, crc32.Checksum(unknown[4:], crc32.MakeTable(crc32.Castagnoli)))
 	f.Add(unknown)
+	f.Add(append(bytes.Clone(valid[:len(valid)/2]), erasedFrame(len(testBody(5))+payloadFixed)...))
 
 	table := crc32.MakeTable(crc32.Castagnoli)
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -40,6 +41,10 @@ func FuzzReader(f *testing.F) {
 			if c := it.rec.Corrupt; c != nil {
 				if c.Segment != 7 || c.Offset != p.Offset || c.Reason == "" || (c.Raw != nil && !bytes.Equal(c.Raw, frame)) {
 					t.Fatalf("corruption %+v does not describe bytes %d to %d", c, p.Offset, it.end)
+				}
+			} else if it.rec.Erased {
+				if frame[headerSize] != kindErased || crc32.Checksum(frame[4:], table) != binary.LittleEndian.Uint32(frame) || !it.intact {
+					t.Fatalf("erased record at %v is no intact erased frame", p)
 				}
 			} else {
 				n := binary.LittleEndian.Uint32(frame[4:])

@@ -20,7 +20,7 @@ func lockDir(dir string) (unlock func() error, err error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("wal directory %s is in use by another log", dir)
+			return nil, fmt.Errorf("wal directory %s: %w", dir, errInUse)
 		}
 		return nil, fmt.Errorf("lock wal directory %s: %w", dir, err)
 	}

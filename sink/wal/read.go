@@ -13,6 +13,9 @@ import (
 // its segment was deleted by a commit or never written, or it lies past the acknowledged end.
 var ErrNotInLog = errors.New("wal: no such record in the log")
 
+// ErrErased is returned by BodyReader.Body for a record that was erased (Log.Erase, Scrub).
+var ErrErased = errors.New("wal: record was erased")
+
 // BodyReader reads the bodies of records back by position. The log is where a callback's body
 // is already kept until its rows are stored, so a caller may hold positions instead of bodies and
 // read them when it writes them out: the pipeline does so for the raw bodies of its batches.
@@ -60,9 +63,12 @@ func (r *BodyReader) Body(pos Position) ([]byte, error) {
 	if frameChecksum(hdr, p) != binary.LittleEndian.Uint32(hdr[:4]) {
 		return nil, corruptFrame(pos.Segment, pos.Offset, hdr, p, "checksum mismatch")
 	}
-	_, _, body, reason := decodePayload(p)
+	_, _, body, erased, reason := decodePayload(p)
 	if reason != "" {
 		return nil, corruptFrame(pos.Segment, pos.Offset, hdr, p, reason)
+	}
+	if erased {
+		return nil, fmt.Errorf("read record at %s: %w", pos, ErrErased)
 	}
 	return body, nil
 }

@@ -16,8 +16,8 @@ import (
 //
 // A stretch that is not a valid record (see CorruptionError), and a run of segment files missing
 // between two that exist, is passed to fn as a Record with Corrupt set, and reading carries on
-// after it. fn's error stops Replay and is returned unwrapped. Record.Body is only valid until fn
-// returns.
+// after it. An erased record (Erase, Scrub) is passed to fn with Erased set and nothing else.
+// fn's error stops Replay and is returned unwrapped. Record.Body is only valid until fn returns.
 func (l *Log) Replay(ctx context.Context, from Position, fn func(Record) error) error {
 	l.mu.Lock()
 	if l.closing {

@@ -21,6 +21,8 @@ var (
 	ErrTooLarge = errors.New("wal: record too large")
 	// ErrClosed is returned by every method of a closed Log.
 	ErrClosed = errors.New("wal: closed")
+	// errInUse is lockDir's error when another Log, or a Scrub, holds the directory.
+	errInUse = errors.New("in use by another log")
 )
 
 // SyncMode says when an appended record reaches stable storage relative to Append returning.
@@ -111,7 +113,8 @@ func (o *Options) setDefaults() error {
 }
 
 // Record is one received callback. Append reads ReceivedAt, Remote and Body; Replay fills Pos
-// and either the three of them or, for a stretch that is not a valid record, Corrupt.
+// and either the three of them or, for a stretch that is not a valid record, Corrupt, or, for a
+// record that was erased, Erased.
 type Record struct {
 	Pos Position
 	// ReceivedAt is when the handler received the callback, kept to the nanosecond, read back in
@@ -124,6 +127,9 @@ type Record struct {
 	// Corrupt, when set, means Pos starts a stretch that could not be read as a record; the
 	// other fields are empty.
 	Corrupt *CorruptionError
+	// Erased means the record at Pos was erased (Log.Erase, Scrub): it holds nothing, and the
+	// other fields are empty.
+	Erased bool
 }
 
 // Stats are the log's counters since Open, for metrics.

@@ -5,7 +5,7 @@
 SELECT
     toStartOfHour(received_at) AS time,
     count() AS callbacks
-FROM lead_updates_dedup
+FROM masked_lead_updates_dedup
 WHERE $__timeFilter(received_at)
 GROUP BY time
 ORDER BY time

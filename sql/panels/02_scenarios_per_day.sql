@@ -10,7 +10,7 @@ SELECT
     countIf(scenario = 'sales_site_visit_done') AS sales_site_visit_done,
     countIf(scenario = 'sales_booking_done') AS sales_booking_done,
     countIf(scenario = 'sales_failed') AS sales_failed
-FROM lead_scenarios
+FROM masked_lead_scenarios
 WHERE $__timeFilter(received_at)
 GROUP BY time
 ORDER BY time

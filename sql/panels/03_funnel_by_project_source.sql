@@ -13,7 +13,7 @@ SELECT
     sumIf(leads, status = 'final_negotiation') AS final_negotiation,
     sumIf(leads, status = 'booking_done') AS booking_done,
     round(100 * booking_done / nullIf(reached_new, 0), 1) AS booked_pct
-FROM lead_funnel
+FROM masked_lead_funnel
 WHERE $__dateFilter(day_ist)
 GROUP BY project, source
 ORDER BY reached_new DESC, project, source

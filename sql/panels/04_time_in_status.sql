@@ -8,7 +8,7 @@ SELECT
     round(quantileExact(0.5)(seconds) / 3600, 2) AS median_hours,
     round(avg(seconds) / 3600, 2) AS avg_hours,
     round(quantileExact(0.9)(seconds) / 3600, 2) AS p90_hours
-FROM lead_status_durations
+FROM masked_lead_status_durations
 WHERE $__timeFilter(from_at)
 GROUP BY status
 ORDER BY indexOf(['new', 'fresh', 'claimed', 'interested', 'meeting_done', 'visit_done', 'final_negotiation',

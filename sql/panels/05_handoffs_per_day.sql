@@ -6,7 +6,7 @@ SELECT
     toDateTime(toDate(handed_off_at_ist), 'Asia/Kolkata') AS time,
     countIf(disposition_type = 'patch_out') AS patch_out,
     countIf(disposition_type = 'fresh') AS sent_to_fresh
-FROM cc_to_sales_handoffs
+FROM masked_cc_to_sales_handoffs
 WHERE $__timeFilter(handed_off_at)
 GROUP BY time
 ORDER BY time

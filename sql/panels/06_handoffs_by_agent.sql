@@ -8,7 +8,7 @@ SELECT
     count() AS handoffs,
     countIf(current_lead_status = 'booking_done') AS booked_since,
     round(100 * booked_since / handoffs, 1) AS booked_pct
-FROM cc_to_sales_handoffs
+FROM masked_cc_to_sales_handoffs
 WHERE $__timeFilter(handed_off_at)
 GROUP BY call_center_agent, project
 ORDER BY handoffs DESC, call_center_agent, project
