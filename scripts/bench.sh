@@ -3,24 +3,31 @@
 # half of it open-loop, with production defaults (auth on, WAL sync=always), in two deployments:
 #   child     `serve` with its engine process (the default: no LEADHOUSE_CLICKHOUSE_ADDR)
 #   external  `serve` writing to an engine started on its own (`leadhouse engine`), as to a server
+#   cluster   `serve` writing to three `leadhouse engine` processes, the shards of one cluster
+#             (LEADHOUSE_CLICKHOUSE_CLUSTER): every table Distributed by lead_id over them
 # The per-credential rate limit is off, since one token carries the whole load.
 # For each run it reports callbacks/s, p99, and CPU seconds per 1,000 callbacks and peak RSS of the
 # leadhouse process and of the engine process separately, and checks that every acknowledged
 # callback reached the store. Then the replay and query benchmarks. Prints every run and the
 # medians. Figures, not assertions: this machine is shared and noisy.
-# RUNS=0, REPLAY_N=0 or QUERY_N=0 skips that part; MODES="child" runs one deployment.
+# The views are timed on one engine and on the three-shard cluster, over the same callbacks.
+# RUNS=0, REPLAY_N=0 or QUERY_N=0 skips that part; MODES="child" runs one deployment;
+# QUERY_ON="single" times the views on one engine only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/leadhouse}
 RUNS=${RUNS:-3}
 DUR=${DUR:-10s}
 CONNS=${CONNS:-32}
-MODES=${MODES:-child external}
+MODES=${MODES:-child external cluster}
+QUERY_ON=${QUERY_ON:-single cluster}
 REPLAY_N=${REPLAY_N:-200000}
 QUERY_N=${QUERY_N:-1000000}
 # SERVE_ENV adds settings to the server, e.g. SERVE_ENV=LEADHOUSE_WAL_SYNC=interval.
 SERVE_ENV=${SERVE_ENV:-}
 TOKEN=bench-token-0123456789
+# The cluster's nodes share leadhouse's password: their Distributed tables log in to each other.
+CLUSTER_PW=bench-cluster-password-0123
 work=$(mktemp -d /tmp/leadhouse-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -54,10 +61,11 @@ start() {
   done
   echo "bench: $cmd did not start:" >&2; cat "$dir.log" >&2; exit 1
 }
-# engine DATADIR HTTPPORT NATIVEPORT: runs `leadhouse engine` in the background until it serves.
+# engine DATADIR HTTPPORT NATIVEPORT [ENV...]: runs `leadhouse engine` in the background until it
+# serves.
 engine() {
   mkdir -p "$1"
-  env LEADHOUSE_DATA_DIR="$1" LEADHOUSE_ENGINE_HTTP_PORT="$2" LEADHOUSE_ENGINE_NATIVE_PORT="$3" LEADHOUSE_LOG_FORMAT=json \
+  env LEADHOUSE_DATA_DIR="$1" LEADHOUSE_ENGINE_HTTP_PORT="$2" LEADHOUSE_ENGINE_NATIVE_PORT="$3" LEADHOUSE_LOG_FORMAT=json "${@:4}" \
     "$BIN" engine >/dev/null 2>"$1.log" &
   echo $! >"$1.pid"
   for _ in $(seq 1 1200); do
@@ -67,6 +75,23 @@ engine() {
   echo "bench: engine did not start:" >&2; cat "$1.log" >&2; exit 1
 }
 stop() { kill -TERM "$(cat "$1.pid")"; wait "$(cat "$1.pid")" 2>/dev/null || true; }
+# cluster DIR: starts three engines as the shards of cluster lh in DIR/n1..n3 and sets $cenv to
+# what serve, replay and query need to write to and read from it.
+cluster() {
+  local hps=() nps=() i
+  read -r -a all <<<"$(ports 6)"
+  hps=("${all[@]:0:3}"); nps=("${all[@]:3:3}")
+  local nodes="127.0.0.1:${nps[0]};127.0.0.1:${nps[1]};127.0.0.1:${nps[2]}"
+  for i in 1 2 3; do
+    engine "$1/n$i" "${hps[$((i-1))]}" "${nps[$((i-1))]}" LEADHOUSE_CLICKHOUSE_CLUSTER=lh LEADHOUSE_ENGINE_CLUSTER_NODES="$nodes" \
+      LEADHOUSE_ENGINE_SHARD=$i LEADHOUSE_ENGINE_PASSWORD=$CLUSTER_PW
+  done
+  cenv="LEADHOUSE_CLICKHOUSE_ADDR=127.0.0.1:${hps[0]},127.0.0.1:${hps[1]},127.0.0.1:${hps[2]} LEADHOUSE_CLICKHOUSE_CLUSTER=lh LEADHOUSE_CLICKHOUSE_USERNAME=leadhouse LEADHOUSE_CLICKHOUSE_PASSWORD=$CLUSTER_PW"
+}
+stopcluster() { for i in 1 2 3; do stop "$1/n$i"; done; }
+# clustercpu DIR: CPU seconds of the three engines together.
+clustercpu() { for i in 1 2 3; do cpu "$(enginepid "$1/n$i")"; done | awk '{s+=$1} END {printf "%.2f\n", s}'; }
+clusterhwm() { for i in 1 2 3; do hwm "$(enginepid "$1/n$i")"; echo; done | awk '{s+=$1} END {printf "%.0f", s}'; }
 load() { "$BIN" loadgen -token "$TOKEN" -conns "$CONNS" -duration "$DUR" -unique "$@"; }
 rate() { sed -n 's/.*throughput: \([0-9.]*\) callbacks.*/\1/p' "$1"; }
 acked() { sed -n 's/.*status:.*202=\([0-9]*\).*/\1/p' "$1" | awk '{s+=$1} END {print s+0}'; }
@@ -74,7 +99,7 @@ acked() { sed -n 's/.*status:.*202=\([0-9]*\).*/\1/p' "$1" | awk '{s+=$1} END {p
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
 if [ "$RUNS" -gt 0 ]; then
 echo "== $RUNS runs of $DUR per phase, $CONNS connections, generated bodies (gen pool of 1000, each request made unique)"
-echo "   CPU s/1k: CPU seconds per 1,000 acknowledged callbacks, of the leadhouse process (lh) and of the engine process (eng) apart"
+echo "   CPU s/1k: CPU seconds per 1,000 acknowledged callbacks, of the leadhouse process (lh) and of the engine process (eng; cluster: the three together) apart"
 for run in $(seq 1 "$RUNS"); do
   c="$work/ceiling$run"; start ceiling "$c"
   load -url "$base/v1/callbacks" >"$c.out"; stop "$c"
@@ -88,25 +113,40 @@ for run in $(seq 1 "$RUNS"); do
       e="$work/engine$run"; engine "$e" "$hp" "$np"
       start serve "$d" LEADHOUSE_CLICKHOUSE_ADDR="127.0.0.1:$hp" LEADHOUSE_CLICKHOUSE_USERNAME=leadhouse \
         LEADHOUSE_CLICKHOUSE_PASSWORD="$(cat "$e/engine/leadhouse.password")" $SERVE_ENV
+    elif [ "$mode" = cluster ]; then
+      e="$work/cluster$run"; cluster "$e"
+      # shellcheck disable=SC2086 # $cenv is several assignments
+      start serve "$d" $cenv $SERVE_ENV
     else
       start serve "$d" LEADHOUSE_ENGINE_HTTP_PORT="$hp" LEADHOUSE_ENGINE_NATIVE_PORT="$np" $SERVE_ENV
     fi
     # Ready, not degraded: serve answers at once and writes once its store is migrated.
     until curl -s "$base/readyz" | grep -q '"status":"ready"'; do sleep 0.1; done
-    epid=$(enginepid "${e:-$d}")
     lpid=$(cat "$d.pid")
-    l0=$(cpu "$lpid"); e0=$(cpu "$epid")
+    if [ "$mode" = cluster ]; then
+      ecpu() { clustercpu "$e"; }; ehwm() { clusterhwm "$e"; }
+    else
+      epid=$(enginepid "${e:-$d}")
+      ecpu() { cpu "$epid"; }; ehwm() { hwm "$epid"; }
+    fi
+    l0=$(cpu "$lpid"); e0=$(ecpu)
     load -url "$base/v1/callbacks" >"$d.max"
-    l1=$(cpu "$lpid"); e1=$(cpu "$epid")
+    l1=$(cpu "$lpid"); e1=$(ecpu)
     max=$(rate "$d.max"); max_p99=$(field p99 <"$d.max" | head -1); n1=$(acked "$d.max")
     half=$(awk -v m="$max" 'BEGIN {printf "%d", m/2}')
     load -url "$base/v1/callbacks" -rate "$half" >"$d.half"
-    l2=$(cpu "$lpid"); e2=$(cpu "$epid")
+    l2=$(cpu "$lpid"); e2=$(ecpu)
     half_p99=$(field p99 <"$d.half" | head -1); n2=$(acked "$d.half")
-    lrss=$(hwm "$lpid"); erss=$(hwm "$epid")
+    lrss=$(hwm "$lpid"); erss=$(ehwm)
     stop "$d"
-    stored=$(LEADHOUSE_DATA_DIR=${e:-$d} "$BIN" query "SELECT count() FROM lead_updates_dedup" 2>/dev/null)
-    [ -n "$e" ] && stop "$e"
+    if [ "$mode" = cluster ]; then
+      # shellcheck disable=SC2086
+      stored=$(env $cenv LEADHOUSE_DATA_DIR="$d" "$BIN" query "SELECT count() FROM lead_updates_dedup" 2>/dev/null)
+      stopcluster "$e"
+    else
+      stored=$(LEADHOUSE_DATA_DIR=${e:-$d} "$BIN" query "SELECT count() FROM lead_updates_dedup" 2>/dev/null)
+      [ -n "$e" ] && stop "$e"
+    fi
     acked_all=$((n1 + n2))
     check=OK; [ "$acked_all" = "$stored" ] || check="MISMATCH"
     lmax=$(per1k "$l0" "$l1" "$n1"); emax=$(per1k "$e0" "$e1" "$n1")
@@ -136,17 +176,25 @@ echo "median: $(sed -n 's/.*: \([0-9]*\) callbacks\/s.*/\1/p' "$work/replay.out"
 fi
 
 [ "$QUERY_N" -gt 0 ] || exit 0
-echo "== views over $QUERY_N generated callbacks"
+echo "== views over $QUERY_N generated callbacks (replayed in), on: $QUERY_ON"
 "$BIN" gen -n "$QUERY_N" -seed 2 -leads 100000 -o "$work/query.ndjson"
-q="$work/query"
-LEADHOUSE_DATA_DIR=$q LEADHOUSE_LOG_LEVEL=warn "$BIN" replay "$work/query.ndjson"
-rm -f "$work/query.ndjson"
-# Each query runs 5 times (`leadhouse query -time 5`) on an engine the command starts: the first
-# run is cold (the engine just started, nothing cached), the median of the other four is warm.
-for sql in "SELECT scenario, count() FROM lead_scenarios GROUP BY scenario" \
-           "SELECT * FROM leads_current WHERE lead_id = 1400042"; do
-  LEADHOUSE_DATA_DIR=$q LEADHOUSE_LOG_LEVEL=warn "$BIN" query -time 5 "$sql" 2>"$work/times" >/dev/null
-  cold=$(sed -n 's/^run 1: //p' "$work/times")
-  warm=$(sed -n 's/^run [2-5]: \([0-9.]*\)\(m\?s\)$/\1 \2/p' "$work/times" | awk '{v=$1; if ($2=="s") v*=1000; print v}' | median)
-  echo "$sql: cold $cold, warm median ${warm} ms"
+for on in $QUERY_ON; do
+  q="$work/query-$on"; qenv=""
+  if [ "$on" = cluster ]; then cluster "$q"; qenv=$cenv; fi
+  # shellcheck disable=SC2086
+  env $qenv LEADHOUSE_DATA_DIR="$q" LEADHOUSE_LOG_LEVEL=warn "$BIN" replay "$work/query.ndjson" | sed "s/^/$on: /"
+  # Each query runs 5 times (`leadhouse query -time 5`): on one engine the command starts its own,
+  # so the first run is cold (nothing cached); on the cluster the nodes have just taken the
+  # replay. The median of runs 2-5 is warm.
+  for sql in "SELECT scenario, count() FROM lead_scenarios GROUP BY scenario" \
+             "SELECT * FROM leads_current WHERE lead_id = 1400042" \
+             "SELECT sum(leads) FROM lead_funnel WHERE status = 'booking_done'"; do
+    # shellcheck disable=SC2086
+    env $qenv LEADHOUSE_DATA_DIR="$q" LEADHOUSE_LOG_LEVEL=warn "$BIN" query -time 5 "$sql" 2>"$work/times" >/dev/null
+    cold=$(sed -n 's/^run 1: //p' "$work/times")
+    warm=$(sed -n 's/^run [2-5]: \([0-9.]*\)\(m\?s\)$/\1 \2/p' "$work/times" | awk '{v=$1; if ($2=="s") v*=1000; print v}' | median)
+    echo "$on: $sql: first $cold, warm median ${warm} ms"
+  done
+  if [ "$on" = cluster ]; then stopcluster "$q"; fi
 done
+rm -f "$work/query.ndjson"
