@@ -259,3 +259,23 @@ func TestReplicatedClusterTablesAreCreatedUnderZooKeeper(t *testing.T) {
 		t.Errorf("the views over the replicated tables: %q", got)
 	}
 }
+
+// A batch written again under its token (a retry, a replay after a crash) is stored once on a
+// cluster too: the Distributed table passes the token to each shard with its part.
+func TestClusterInsertUnderTheSameTokenIsStoredOnce(t *testing.T) {
+	ctx := context.Background()
+	nodes := clusterNodes(t, 3)
+	if _, err := MigrateCluster(ctx, dbs(nodes), Cluster{Name: "lh"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	insert := "INSERT INTO lead_updates (lead_id, callback_id) SETTINGS distributed_foreground_insert = 1, insert_deduplication_token = 'batch-1' VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd'), (5, 'e'), (6, 'f')"
+	for range 2 {
+		exec(t, nodes[0], insert)
+	}
+	exec(t, nodes[1], insert) // through another node
+	for i, n := range nodes {
+		if got := strings.TrimSpace(queryString(t, n, "SELECT count() FROM lead_updates_local")); got != "2" {
+			t.Errorf("shard %d holds %s rows, want 2 (its part, once)", i+1, got)
+		}
+	}
+}
