@@ -337,7 +337,7 @@ func clusterParts(cl *Cluster, zk []Node) xmlClusterParts {
 	if len(zk) > 0 {
 		s.ZooKeeper = &xmlZooKeeper{}
 		for _, n := range zk {
-			s.ZooKeeper.Nodes = append(s.ZooKeeper.Nodes, xmlZKNode{Host: n.Host, Port: n.Port})
+			s.ZooKeeper.Nodes = append(s.ZooKeeper.Nodes, xmlZKNode(n))
 		}
 	}
 	if cl == nil {

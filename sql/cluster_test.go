@@ -260,22 +260,46 @@ func TestReplicatedClusterTablesAreCreatedUnderZooKeeper(t *testing.T) {
 	}
 }
 
-// A batch written again under its token (a retry, a replay after a crash) is stored once on a
-// cluster too: the Distributed table passes the token to each shard with its part.
-func TestClusterInsertUnderTheSameTokenIsStoredOnce(t *testing.T) {
+// Writes on a cluster of three shards.
+func TestClusterWrites(t *testing.T) {
 	ctx := context.Background()
 	nodes := clusterNodes(t, 3)
-	if _, err := MigrateCluster(ctx, dbs(nodes), Cluster{Name: "lh"}, nil); err != nil {
+	c := Cluster{Name: "lh"}
+	if _, err := MigrateCluster(ctx, dbs(nodes), c, nil); err != nil {
 		t.Fatal(err)
 	}
-	insert := "INSERT INTO lead_updates (lead_id, callback_id) SETTINGS distributed_foreground_insert = 1, insert_deduplication_token = 'batch-1' VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd'), (5, 'e'), (6, 'f')"
-	for range 2 {
-		exec(t, nodes[0], insert)
-	}
-	exec(t, nodes[1], insert) // through another node
-	for i, n := range nodes {
-		if got := strings.TrimSpace(queryString(t, n, "SELECT count() FROM lead_updates_local")); got != "2" {
-			t.Errorf("shard %d holds %s rows, want 2 (its part, once)", i+1, got)
+	// A batch written again under its token (a retry, a replay after a crash) is stored once:
+	// the Distributed table passes the token to each shard with its part.
+	t.Run("a batch under the same token through any node is stored once", func(t *testing.T) {
+		insert := "INSERT INTO lead_updates (lead_id, callback_id) SETTINGS distributed_foreground_insert = 1, insert_deduplication_token = 'batch-1' VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd'), (5, 'e'), (6, 'f')"
+		for range 2 {
+			exec(t, nodes[0], insert)
 		}
-	}
+		exec(t, nodes[1], insert)
+		for i, n := range nodes {
+			if got := strings.TrimSpace(queryString(t, n, "SELECT count() FROM lead_updates_local")); got != "2" {
+				t.Errorf("shard %d holds %s rows, want 2 (its part, once)", i+1, got)
+			}
+		}
+	})
+	// The raw bodies' TTL is the local tables', which hold the rows, on every node.
+	t.Run("raw body retention is set on every node's local tables", func(t *testing.T) {
+		changed, err := SetRetentionCluster(ctx, dbs(nodes), c, 365*24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(changed) != "[lead_updates.raw dead_letters.body]" {
+			t.Errorf("changed %v", changed)
+		}
+		for i, n := range nodes {
+			for _, tb := range []string{"lead_updates_local", "dead_letters_local"} {
+				if ttl, err := columnTTL(ctx, n, tb, map[string]string{"lead_updates_local": "raw", "dead_letters_local": "body"}[tb]); err != nil || ttl != "received_at + toIntervalSecond(31536000)" {
+					t.Errorf("node %d %s: TTL %q, %v", i+1, tb, ttl, err)
+				}
+			}
+		}
+		if again, err := SetRetentionCluster(ctx, dbs(nodes), c, 365*24*time.Hour); err != nil || len(again) != 0 {
+			t.Errorf("the same retention again changed %v, %v", again, err)
+		}
+	})
 }

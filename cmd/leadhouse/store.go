@@ -216,8 +216,8 @@ func (w *warehouse) migrations(ctx context.Context, cfg config, log *slog.Logger
 		}
 		changed, err = lhsql.SetRetention(ctx, w.store, keep)
 	} else {
-		nodes, err := clusterNodes(ctx, cfg)
-		if err != nil {
+		var nodes []*clickhouse.Store
+		if nodes, err = clusterNodes(ctx, cfg); err != nil {
 			return nil, nil, err
 		}
 		dbs := make([]lhsql.DB, len(nodes))
