@@ -1,739 +1,906 @@
 -- 0005_state: the current state of leads and entities, kept by the engine as callbacks arrive.
 --
--- Before this migration leads_current, the *_current views and lead_scenarios sorted and
--- de-duplicated every stored callback (or copy) on every query: their cost grew with the whole
--- history, not with the answer. Here a materialized view per callback table folds each INSERT
--- into a state table keyed like the view that reads it (lead; lead and entity id; day and
--- scenario), so the views read state proportional to the number of leads and entities.
+-- Before this migration leads_current and the *_current views sorted and de-duplicated every
+-- stored callback (or copy) on every query: their cost grew with the whole history, not with the
+-- answer. Here materialized views fold each INSERT into a callback table into state tables keyed
+-- like the views that read them (0006), so the views read state proportional to the number of
+-- leads and entities:
+--   * <table>_state, ReplacingMergeTree(version): per lead (lead_id) or per lead and entity, the
+--     copy with the greatest version, every column of its callback table (lead_updates without
+--     the raw body). The views read it with FINAL, which applies the version whatever the
+--     background merges have done.
+--   * lead_deliveries and <entity>_seen, AggregatingMergeTree: what a replacing row cannot
+--     carry: a lead's distinct callbacks with the first time each was received (minMap; gives
+--     leads_current its callbacks, first_seen_at and last_seen_at, the first delivery of the
+--     current callback), and when each entity first arrived (min).
+--   * scenario_counts_state, AggregatingMergeTree: distinct callbacks and leads per scenario,
+--     IST day of crm_updated_at, project and source (uniqExact states).
 --
--- Engine: AggregatingMergeTree with an argMax state of every column, not ReplacingMergeTree with a
--- version. Measured over a million generated callbacks (100,000 leads; BENCHMARKS.md, round 5):
--- counting leads by status took 45-55 ms from argMax states against 40-66 ms from a
--- ReplacingMergeTree read with FINAL (4 ms once merged to one part), but leads_current also
--- needs each lead's first delivery time and distinct callback count, which a replacing row cannot
--- carry: joined in from a second table, the ReplacingMergeTree view took 57-70 ms (hash join) or
--- 33-66 ms (merge join) for the same count, and 67-96 ms for one lead's row against 31-43 ms here.
--- Aggregate states also make every insert idempotent: inserting a row twice changes no argMax,
--- min, minMap or uniqExact, so the backfills below, a view racing them, a retried batch and a
--- rebuild that re-inserts are all harmless.
+-- Versions. A lead's is (crm_updated_at, arrival), packed in a UInt128: the newest time the
+-- document carries, ties broken by arrival order (the write-ahead log position), never by the
+-- callback_id hash. An entity's is (its own time, crm_updated_at, arrival) in a UInt256, its own
+-- time being the CRM's update time of that entity: events event_updated_at; notes, calls and
+-- booking documents updated_at; dispositions created_at (the only time they have); status
+-- transitions moved_at; null counts as the epoch. The same delivery inserted twice has the same
+-- version and the same row.
 --
--- The version of a lead's state is (crm_updated_at, arrival): the newest time the document
--- carries, ties broken by arrival order (the write-ahead log position), never by the callback_id
--- hash. An entity's is (its own time, crm_updated_at, arrival), its own time being the CRM's
--- update time of that entity (events: event_updated_at; notes, calls, booking documents:
--- updated_at; dispositions: created_at, the only time they have; status transitions: moved_at),
--- null counted as the epoch. Nullable columns are kept as a one-element tuple: argMax skips NULL
--- values, and a column the CRM nulled must read NULL, not the last non-null value.
---
--- leads_state also keeps, per callback (cityHash64(callback_id)), its earliest received_at
--- (minMap): that gives leads_current its distinct callbacks, first_seen_at, and last_seen_at
--- as the first delivery of the current callback, exactly as before, without a join.
+-- Why ReplacingMergeTree rather than argMax states (measured, BENCHMARKS.md round 5): an
+-- AggregatingMergeTree with an argMax state of every column, one table per view with the
+-- statistics beside, answered as fast (count of leads by status over 100,000 leads: 45-55 ms
+-- against 40-66 ms, 4 ms once merged; one lead's row 31-43 ms against 67-96 ms) but made
+-- ingestion five times slower: replaying 20,000 generated callbacks took 96 s instead of 18 s
+-- (208 against 1,127 callbacks/s on the shared machine), the engine folding and merging 75
+-- argMax states per row. Replacing rows cost a copy of the row.
 --
 -- WHAT A MATERIALIZED VIEW DOES NOT SEE: rows that reach a callback table without an INSERT
--- (ALTER TABLE ... ATTACH/REPLACE/MOVE PARTITION, EXCHANGE TABLES, mutations, a dropped
--- partition) do not reach its state table. Load data by INSERT, or run `leadhouse rebuild -state`
--- afterwards: it recomputes every state table from the callback tables into new tables and swaps
--- them in. `leadhouse rebuild` (re-flattening every raw body) builds new state with its new tables.
+-- (ALTER TABLE ... ATTACH/REPLACE/MOVE PARTITION, EXCHANGE TABLES, mutations, dropped
+-- partitions) never reach its state tables. Load data by INSERT, or run `leadhouse rebuild
+-- -state` afterwards: it recomputes every state table from the callback tables into new tables
+-- and swaps them in. `leadhouse rebuild` (re-flattening every raw body) builds the state of its
+-- new tables the same way.
 --
--- Each state table is filled from the rows already stored right after its view is created
--- (idempotent, so a rerun of this file or a callback inserted in between counts once).
--- optimize_aggregation_in_order folds the callback tables in key order, in bounded memory.
+-- Each state table is filled from the rows already stored right after its view is created. The
+-- fill is idempotent (a replacing row inserted twice is one row; min, minMap and uniqExact states
+-- do not change when a row is added twice), so a rerun of this file, or a callback inserted
+-- between a view's creation and its fill, is harmless.
 
--- leads_state: the state of each lead, kept by leads_state_mv as callbacks are inserted.
 CREATE TABLE IF NOT EXISTS leads_state
 (
     lead_id UInt64,
-    callback_id AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    received_at AggregateFunction(argMax, DateTime64(3, 'UTC'), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    mapping_version AggregateFunction(argMax, UInt16, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    crm_updated_at AggregateFunction(argMax, DateTime64(3, 'UTC'), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    arrival AggregateFunction(argMax, UInt64, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    action AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    action_raw AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    action_known AggregateFunction(argMax, Bool, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    lead_status AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    lead_status_raw AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    last_status AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    last_status_raw AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    status_before_cc AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    status_before_cc_raw AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    name AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    phone AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    country_code AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    email AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    source AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    sub_source AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    channel_name AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    placement AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    project_id AggregateFunction(argMax, Tuple(Nullable(UInt64)), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    project_name AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    project_usp AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    project_description AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    developer AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    city AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    rating AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    min_budget AggregateFunction(argMax, Tuple(Nullable(Float64)), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    max_budget AggregateFunction(argMax, Tuple(Nullable(Float64)), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    agent_name AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    agent_email AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    created_at AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    claimed_at AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    lead_status_reasons AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    is_duplicate AggregateFunction(argMax, Tuple(Nullable(Bool)), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    cp_id AggregateFunction(argMax, Tuple(Nullable(UInt64)), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    cp_name AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    cp_email AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    cp_phone AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    cp_phone_with_country_code AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    cp_phone_country_id AggregateFunction(argMax, Tuple(Nullable(UInt32)), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    cp_country_id AggregateFunction(argMax, Tuple(Nullable(UInt32)), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    cp_firm_name AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    cp_rera_id AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    cp_locality_hash AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    cp_city_hash AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    cp_location_info AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    booking_area AggregateFunction(argMax, Tuple(Nullable(Float64)), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    booking_unit_no AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    booking_base_price AggregateFunction(argMax, Tuple(Nullable(Float64)), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    booking_floor_number AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    booking_parking_price AggregateFunction(argMax, Tuple(Nullable(Float64)), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    booking_apartment_type AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    booking_floor_rise_price AggregateFunction(argMax, Tuple(Nullable(Float64)), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    booking_apartment_type_id AggregateFunction(argMax, Tuple(Nullable(UInt32)), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    extra_details AggregateFunction(argMax, Map(String, String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    latest_event_id AggregateFunction(argMax, Tuple(Nullable(UInt64)), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    latest_event_type AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    latest_event_type_raw AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    latest_event_start_time AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    latest_event_end_time AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    latest_disposition_type AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    latest_disposition_type_raw AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    latest_disposition_at AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    latest_call_id AggregateFunction(argMax, Tuple(Nullable(UInt64)), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    latest_call_duration_sec AggregateFunction(argMax, Tuple(Nullable(Int64)), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    latest_call_status AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    latest_call_at AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), UInt64)),
-    notes_count AggregateFunction(argMax, UInt32, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    events_count AggregateFunction(argMax, UInt32, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    calls_count AggregateFunction(argMax, UInt32, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    dispositions_count AggregateFunction(argMax, UInt32, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    booking_docs_count AggregateFunction(argMax, UInt32, Tuple(DateTime64(3, 'UTC'), UInt64)),
-    unknown_keys AggregateFunction(argMax, Array(String), Tuple(DateTime64(3, 'UTC'), UInt64)),
+    callback_id String,
+    received_at DateTime64(3, 'UTC'),
+    mapping_version UInt16,
+    crm_updated_at DateTime64(3, 'UTC'),
+    arrival UInt64,
+    action LowCardinality(String),
+    action_raw LowCardinality(String),
+    action_known Bool,
+    lead_status LowCardinality(String),
+    lead_status_raw LowCardinality(String),
+    last_status LowCardinality(String),
+    last_status_raw LowCardinality(String),
+    status_before_cc LowCardinality(String),
+    status_before_cc_raw LowCardinality(String),
+    name String,
+    phone String,
+    country_code LowCardinality(String),
+    email String,
+    source LowCardinality(String),
+    sub_source LowCardinality(String),
+    channel_name LowCardinality(String),
+    placement LowCardinality(String),
+    project_id Nullable(UInt64),
+    project_name LowCardinality(String),
+    project_usp String,
+    project_description String,
+    developer LowCardinality(String),
+    city LowCardinality(String),
+    rating LowCardinality(String),
+    min_budget Nullable(Float64),
+    max_budget Nullable(Float64),
+    agent_name String,
+    agent_email String,
+    created_at Nullable(DateTime64(3, 'UTC')),
+    claimed_at Nullable(DateTime64(3, 'UTC')),
+    lead_status_reasons String,
+    is_duplicate Nullable(Bool),
+    cp_id Nullable(UInt64),
+    cp_name String,
+    cp_email String,
+    cp_phone String,
+    cp_phone_with_country_code String,
+    cp_phone_country_id Nullable(UInt32),
+    cp_country_id Nullable(UInt32),
+    cp_firm_name String,
+    cp_rera_id String,
+    cp_locality_hash String,
+    cp_city_hash String,
+    cp_location_info String,
+    booking_area Nullable(Float64),
+    booking_unit_no String,
+    booking_base_price Nullable(Float64),
+    booking_floor_number String,
+    booking_parking_price Nullable(Float64),
+    booking_apartment_type LowCardinality(String),
+    booking_floor_rise_price Nullable(Float64),
+    booking_apartment_type_id Nullable(UInt32),
+    extra_details Map(String, String),
+    latest_event_id Nullable(UInt64),
+    latest_event_type LowCardinality(String),
+    latest_event_type_raw LowCardinality(String),
+    latest_event_start_time Nullable(DateTime64(3, 'UTC')),
+    latest_event_end_time Nullable(DateTime64(3, 'UTC')),
+    latest_disposition_type LowCardinality(String),
+    latest_disposition_type_raw LowCardinality(String),
+    latest_disposition_at Nullable(DateTime64(3, 'UTC')),
+    latest_call_id Nullable(UInt64),
+    latest_call_duration_sec Nullable(Int64),
+    latest_call_status LowCardinality(String),
+    latest_call_at Nullable(DateTime64(3, 'UTC')),
+    notes_count UInt32,
+    events_count UInt32,
+    calls_count UInt32,
+    dispositions_count UInt32,
+    booking_docs_count UInt32,
+    unknown_keys Array(String),
+    version UInt128 COMMENT 'crm_updated_at in Unix milliseconds in the high 64 bits, arrival in the low 64: the greatest is the lead''s current state'
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY lead_id
+SETTINGS non_replicated_deduplication_window = 10000
+COMMENT 'per lead, the callback with the greatest (crm_updated_at, arrival), every lead_updates column but raw; read leads_current';
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS leads_state_mv TO leads_state AS
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    action,
+    action_raw,
+    action_known,
+    lead_status,
+    lead_status_raw,
+    last_status,
+    last_status_raw,
+    status_before_cc,
+    status_before_cc_raw,
+    name,
+    phone,
+    country_code,
+    email,
+    source,
+    sub_source,
+    channel_name,
+    placement,
+    project_id,
+    project_name,
+    project_usp,
+    project_description,
+    developer,
+    city,
+    rating,
+    min_budget,
+    max_budget,
+    agent_name,
+    agent_email,
+    created_at,
+    claimed_at,
+    lead_status_reasons,
+    is_duplicate,
+    cp_id,
+    cp_name,
+    cp_email,
+    cp_phone,
+    cp_phone_with_country_code,
+    cp_phone_country_id,
+    cp_country_id,
+    cp_firm_name,
+    cp_rera_id,
+    cp_locality_hash,
+    cp_city_hash,
+    cp_location_info,
+    booking_area,
+    booking_unit_no,
+    booking_base_price,
+    booking_floor_number,
+    booking_parking_price,
+    booking_apartment_type,
+    booking_floor_rise_price,
+    booking_apartment_type_id,
+    extra_details,
+    latest_event_id,
+    latest_event_type,
+    latest_event_type_raw,
+    latest_event_start_time,
+    latest_event_end_time,
+    latest_disposition_type,
+    latest_disposition_type_raw,
+    latest_disposition_at,
+    latest_call_id,
+    latest_call_duration_sec,
+    latest_call_status,
+    latest_call_at,
+    notes_count,
+    events_count,
+    calls_count,
+    dispositions_count,
+    booking_docs_count,
+    unknown_keys,
+    bitShiftLeft(toUInt128(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM lead_updates;
+
+INSERT INTO leads_state
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    action,
+    action_raw,
+    action_known,
+    lead_status,
+    lead_status_raw,
+    last_status,
+    last_status_raw,
+    status_before_cc,
+    status_before_cc_raw,
+    name,
+    phone,
+    country_code,
+    email,
+    source,
+    sub_source,
+    channel_name,
+    placement,
+    project_id,
+    project_name,
+    project_usp,
+    project_description,
+    developer,
+    city,
+    rating,
+    min_budget,
+    max_budget,
+    agent_name,
+    agent_email,
+    created_at,
+    claimed_at,
+    lead_status_reasons,
+    is_duplicate,
+    cp_id,
+    cp_name,
+    cp_email,
+    cp_phone,
+    cp_phone_with_country_code,
+    cp_phone_country_id,
+    cp_country_id,
+    cp_firm_name,
+    cp_rera_id,
+    cp_locality_hash,
+    cp_city_hash,
+    cp_location_info,
+    booking_area,
+    booking_unit_no,
+    booking_base_price,
+    booking_floor_number,
+    booking_parking_price,
+    booking_apartment_type,
+    booking_floor_rise_price,
+    booking_apartment_type_id,
+    extra_details,
+    latest_event_id,
+    latest_event_type,
+    latest_event_type_raw,
+    latest_event_start_time,
+    latest_event_end_time,
+    latest_disposition_type,
+    latest_disposition_type_raw,
+    latest_disposition_at,
+    latest_call_id,
+    latest_call_duration_sec,
+    latest_call_status,
+    latest_call_at,
+    notes_count,
+    events_count,
+    calls_count,
+    dispositions_count,
+    booking_docs_count,
+    unknown_keys,
+    bitShiftLeft(toUInt128(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM lead_updates;
+
+CREATE TABLE IF NOT EXISTS lead_deliveries
+(
+    lead_id UInt64,
     deliveries AggregateFunction(minMap, Array(UInt64), Array(Int64)) COMMENT 'per cityHash64(callback_id), its first received_at in Unix milliseconds'
 )
 ENGINE = AggregatingMergeTree
 ORDER BY lead_id
 SETTINGS non_replicated_deduplication_window = 10000
-COMMENT 'per lead, argMax states of every lead_updates column by (crm_updated_at, arrival), and each callback''s first delivery; read leads_current';
+COMMENT 'per lead, each distinct callback and when it was first received; read leads_current';
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS leads_state_mv TO leads_state AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS lead_deliveries_mv TO lead_deliveries AS
 SELECT
-    u.lead_id AS lead_id,
-    argMaxState(u.callback_id, (u.crm_updated_at, u.arrival)) AS callback_id,
-    argMaxState(u.received_at, (u.crm_updated_at, u.arrival)) AS received_at,
-    argMaxState(u.mapping_version, (u.crm_updated_at, u.arrival)) AS mapping_version,
-    argMaxState(u.crm_updated_at, (u.crm_updated_at, u.arrival)) AS crm_updated_at,
-    argMaxState(u.arrival, (u.crm_updated_at, u.arrival)) AS arrival,
-    argMaxState(u.action, (u.crm_updated_at, u.arrival)) AS action,
-    argMaxState(u.action_raw, (u.crm_updated_at, u.arrival)) AS action_raw,
-    argMaxState(u.action_known, (u.crm_updated_at, u.arrival)) AS action_known,
-    argMaxState(u.lead_status, (u.crm_updated_at, u.arrival)) AS lead_status,
-    argMaxState(u.lead_status_raw, (u.crm_updated_at, u.arrival)) AS lead_status_raw,
-    argMaxState(u.last_status, (u.crm_updated_at, u.arrival)) AS last_status,
-    argMaxState(u.last_status_raw, (u.crm_updated_at, u.arrival)) AS last_status_raw,
-    argMaxState(u.status_before_cc, (u.crm_updated_at, u.arrival)) AS status_before_cc,
-    argMaxState(u.status_before_cc_raw, (u.crm_updated_at, u.arrival)) AS status_before_cc_raw,
-    argMaxState(u.name, (u.crm_updated_at, u.arrival)) AS name,
-    argMaxState(u.phone, (u.crm_updated_at, u.arrival)) AS phone,
-    argMaxState(u.country_code, (u.crm_updated_at, u.arrival)) AS country_code,
-    argMaxState(u.email, (u.crm_updated_at, u.arrival)) AS email,
-    argMaxState(u.source, (u.crm_updated_at, u.arrival)) AS source,
-    argMaxState(u.sub_source, (u.crm_updated_at, u.arrival)) AS sub_source,
-    argMaxState(u.channel_name, (u.crm_updated_at, u.arrival)) AS channel_name,
-    argMaxState(u.placement, (u.crm_updated_at, u.arrival)) AS placement,
-    argMaxState(tuple(u.project_id), (u.crm_updated_at, u.arrival)) AS project_id,
-    argMaxState(u.project_name, (u.crm_updated_at, u.arrival)) AS project_name,
-    argMaxState(u.project_usp, (u.crm_updated_at, u.arrival)) AS project_usp,
-    argMaxState(u.project_description, (u.crm_updated_at, u.arrival)) AS project_description,
-    argMaxState(u.developer, (u.crm_updated_at, u.arrival)) AS developer,
-    argMaxState(u.city, (u.crm_updated_at, u.arrival)) AS city,
-    argMaxState(u.rating, (u.crm_updated_at, u.arrival)) AS rating,
-    argMaxState(tuple(u.min_budget), (u.crm_updated_at, u.arrival)) AS min_budget,
-    argMaxState(tuple(u.max_budget), (u.crm_updated_at, u.arrival)) AS max_budget,
-    argMaxState(u.agent_name, (u.crm_updated_at, u.arrival)) AS agent_name,
-    argMaxState(u.agent_email, (u.crm_updated_at, u.arrival)) AS agent_email,
-    argMaxState(tuple(u.created_at), (u.crm_updated_at, u.arrival)) AS created_at,
-    argMaxState(tuple(u.claimed_at), (u.crm_updated_at, u.arrival)) AS claimed_at,
-    argMaxState(u.lead_status_reasons, (u.crm_updated_at, u.arrival)) AS lead_status_reasons,
-    argMaxState(tuple(u.is_duplicate), (u.crm_updated_at, u.arrival)) AS is_duplicate,
-    argMaxState(tuple(u.cp_id), (u.crm_updated_at, u.arrival)) AS cp_id,
-    argMaxState(u.cp_name, (u.crm_updated_at, u.arrival)) AS cp_name,
-    argMaxState(u.cp_email, (u.crm_updated_at, u.arrival)) AS cp_email,
-    argMaxState(u.cp_phone, (u.crm_updated_at, u.arrival)) AS cp_phone,
-    argMaxState(u.cp_phone_with_country_code, (u.crm_updated_at, u.arrival)) AS cp_phone_with_country_code,
-    argMaxState(tuple(u.cp_phone_country_id), (u.crm_updated_at, u.arrival)) AS cp_phone_country_id,
-    argMaxState(tuple(u.cp_country_id), (u.crm_updated_at, u.arrival)) AS cp_country_id,
-    argMaxState(u.cp_firm_name, (u.crm_updated_at, u.arrival)) AS cp_firm_name,
-    argMaxState(u.cp_rera_id, (u.crm_updated_at, u.arrival)) AS cp_rera_id,
-    argMaxState(u.cp_locality_hash, (u.crm_updated_at, u.arrival)) AS cp_locality_hash,
-    argMaxState(u.cp_city_hash, (u.crm_updated_at, u.arrival)) AS cp_city_hash,
-    argMaxState(u.cp_location_info, (u.crm_updated_at, u.arrival)) AS cp_location_info,
-    argMaxState(tuple(u.booking_area), (u.crm_updated_at, u.arrival)) AS booking_area,
-    argMaxState(u.booking_unit_no, (u.crm_updated_at, u.arrival)) AS booking_unit_no,
-    argMaxState(tuple(u.booking_base_price), (u.crm_updated_at, u.arrival)) AS booking_base_price,
-    argMaxState(u.booking_floor_number, (u.crm_updated_at, u.arrival)) AS booking_floor_number,
-    argMaxState(tuple(u.booking_parking_price), (u.crm_updated_at, u.arrival)) AS booking_parking_price,
-    argMaxState(u.booking_apartment_type, (u.crm_updated_at, u.arrival)) AS booking_apartment_type,
-    argMaxState(tuple(u.booking_floor_rise_price), (u.crm_updated_at, u.arrival)) AS booking_floor_rise_price,
-    argMaxState(tuple(u.booking_apartment_type_id), (u.crm_updated_at, u.arrival)) AS booking_apartment_type_id,
-    argMaxState(u.extra_details, (u.crm_updated_at, u.arrival)) AS extra_details,
-    argMaxState(tuple(u.latest_event_id), (u.crm_updated_at, u.arrival)) AS latest_event_id,
-    argMaxState(u.latest_event_type, (u.crm_updated_at, u.arrival)) AS latest_event_type,
-    argMaxState(u.latest_event_type_raw, (u.crm_updated_at, u.arrival)) AS latest_event_type_raw,
-    argMaxState(tuple(u.latest_event_start_time), (u.crm_updated_at, u.arrival)) AS latest_event_start_time,
-    argMaxState(tuple(u.latest_event_end_time), (u.crm_updated_at, u.arrival)) AS latest_event_end_time,
-    argMaxState(u.latest_disposition_type, (u.crm_updated_at, u.arrival)) AS latest_disposition_type,
-    argMaxState(u.latest_disposition_type_raw, (u.crm_updated_at, u.arrival)) AS latest_disposition_type_raw,
-    argMaxState(tuple(u.latest_disposition_at), (u.crm_updated_at, u.arrival)) AS latest_disposition_at,
-    argMaxState(tuple(u.latest_call_id), (u.crm_updated_at, u.arrival)) AS latest_call_id,
-    argMaxState(tuple(u.latest_call_duration_sec), (u.crm_updated_at, u.arrival)) AS latest_call_duration_sec,
-    argMaxState(u.latest_call_status, (u.crm_updated_at, u.arrival)) AS latest_call_status,
-    argMaxState(tuple(u.latest_call_at), (u.crm_updated_at, u.arrival)) AS latest_call_at,
-    argMaxState(u.notes_count, (u.crm_updated_at, u.arrival)) AS notes_count,
-    argMaxState(u.events_count, (u.crm_updated_at, u.arrival)) AS events_count,
-    argMaxState(u.calls_count, (u.crm_updated_at, u.arrival)) AS calls_count,
-    argMaxState(u.dispositions_count, (u.crm_updated_at, u.arrival)) AS dispositions_count,
-    argMaxState(u.booking_docs_count, (u.crm_updated_at, u.arrival)) AS booking_docs_count,
-    argMaxState(u.unknown_keys, (u.crm_updated_at, u.arrival)) AS unknown_keys,
-    minMapState([cityHash64(u.callback_id)], [toUnixTimestamp64Milli(u.received_at)]) AS deliveries
-FROM lead_updates AS u
-GROUP BY u.lead_id;
+    lead_id,
+    minMapState([cityHash64(callback_id)], [toUnixTimestamp64Milli(received_at)]) AS deliveries
+FROM lead_updates
+GROUP BY lead_id;
 
--- Rows stored before this migration: the states are idempotent (a row inserted twice changes no
--- argMax, min or minMap), so filling them again, or racing the view, is harmless.
-INSERT INTO leads_state
+INSERT INTO lead_deliveries
 SELECT
-    u.lead_id AS lead_id,
-    argMaxState(u.callback_id, (u.crm_updated_at, u.arrival)) AS callback_id,
-    argMaxState(u.received_at, (u.crm_updated_at, u.arrival)) AS received_at,
-    argMaxState(u.mapping_version, (u.crm_updated_at, u.arrival)) AS mapping_version,
-    argMaxState(u.crm_updated_at, (u.crm_updated_at, u.arrival)) AS crm_updated_at,
-    argMaxState(u.arrival, (u.crm_updated_at, u.arrival)) AS arrival,
-    argMaxState(u.action, (u.crm_updated_at, u.arrival)) AS action,
-    argMaxState(u.action_raw, (u.crm_updated_at, u.arrival)) AS action_raw,
-    argMaxState(u.action_known, (u.crm_updated_at, u.arrival)) AS action_known,
-    argMaxState(u.lead_status, (u.crm_updated_at, u.arrival)) AS lead_status,
-    argMaxState(u.lead_status_raw, (u.crm_updated_at, u.arrival)) AS lead_status_raw,
-    argMaxState(u.last_status, (u.crm_updated_at, u.arrival)) AS last_status,
-    argMaxState(u.last_status_raw, (u.crm_updated_at, u.arrival)) AS last_status_raw,
-    argMaxState(u.status_before_cc, (u.crm_updated_at, u.arrival)) AS status_before_cc,
-    argMaxState(u.status_before_cc_raw, (u.crm_updated_at, u.arrival)) AS status_before_cc_raw,
-    argMaxState(u.name, (u.crm_updated_at, u.arrival)) AS name,
-    argMaxState(u.phone, (u.crm_updated_at, u.arrival)) AS phone,
-    argMaxState(u.country_code, (u.crm_updated_at, u.arrival)) AS country_code,
-    argMaxState(u.email, (u.crm_updated_at, u.arrival)) AS email,
-    argMaxState(u.source, (u.crm_updated_at, u.arrival)) AS source,
-    argMaxState(u.sub_source, (u.crm_updated_at, u.arrival)) AS sub_source,
-    argMaxState(u.channel_name, (u.crm_updated_at, u.arrival)) AS channel_name,
-    argMaxState(u.placement, (u.crm_updated_at, u.arrival)) AS placement,
-    argMaxState(tuple(u.project_id), (u.crm_updated_at, u.arrival)) AS project_id,
-    argMaxState(u.project_name, (u.crm_updated_at, u.arrival)) AS project_name,
-    argMaxState(u.project_usp, (u.crm_updated_at, u.arrival)) AS project_usp,
-    argMaxState(u.project_description, (u.crm_updated_at, u.arrival)) AS project_description,
-    argMaxState(u.developer, (u.crm_updated_at, u.arrival)) AS developer,
-    argMaxState(u.city, (u.crm_updated_at, u.arrival)) AS city,
-    argMaxState(u.rating, (u.crm_updated_at, u.arrival)) AS rating,
-    argMaxState(tuple(u.min_budget), (u.crm_updated_at, u.arrival)) AS min_budget,
-    argMaxState(tuple(u.max_budget), (u.crm_updated_at, u.arrival)) AS max_budget,
-    argMaxState(u.agent_name, (u.crm_updated_at, u.arrival)) AS agent_name,
-    argMaxState(u.agent_email, (u.crm_updated_at, u.arrival)) AS agent_email,
-    argMaxState(tuple(u.created_at), (u.crm_updated_at, u.arrival)) AS created_at,
-    argMaxState(tuple(u.claimed_at), (u.crm_updated_at, u.arrival)) AS claimed_at,
-    argMaxState(u.lead_status_reasons, (u.crm_updated_at, u.arrival)) AS lead_status_reasons,
-    argMaxState(tuple(u.is_duplicate), (u.crm_updated_at, u.arrival)) AS is_duplicate,
-    argMaxState(tuple(u.cp_id), (u.crm_updated_at, u.arrival)) AS cp_id,
-    argMaxState(u.cp_name, (u.crm_updated_at, u.arrival)) AS cp_name,
-    argMaxState(u.cp_email, (u.crm_updated_at, u.arrival)) AS cp_email,
-    argMaxState(u.cp_phone, (u.crm_updated_at, u.arrival)) AS cp_phone,
-    argMaxState(u.cp_phone_with_country_code, (u.crm_updated_at, u.arrival)) AS cp_phone_with_country_code,
-    argMaxState(tuple(u.cp_phone_country_id), (u.crm_updated_at, u.arrival)) AS cp_phone_country_id,
-    argMaxState(tuple(u.cp_country_id), (u.crm_updated_at, u.arrival)) AS cp_country_id,
-    argMaxState(u.cp_firm_name, (u.crm_updated_at, u.arrival)) AS cp_firm_name,
-    argMaxState(u.cp_rera_id, (u.crm_updated_at, u.arrival)) AS cp_rera_id,
-    argMaxState(u.cp_locality_hash, (u.crm_updated_at, u.arrival)) AS cp_locality_hash,
-    argMaxState(u.cp_city_hash, (u.crm_updated_at, u.arrival)) AS cp_city_hash,
-    argMaxState(u.cp_location_info, (u.crm_updated_at, u.arrival)) AS cp_location_info,
-    argMaxState(tuple(u.booking_area), (u.crm_updated_at, u.arrival)) AS booking_area,
-    argMaxState(u.booking_unit_no, (u.crm_updated_at, u.arrival)) AS booking_unit_no,
-    argMaxState(tuple(u.booking_base_price), (u.crm_updated_at, u.arrival)) AS booking_base_price,
-    argMaxState(u.booking_floor_number, (u.crm_updated_at, u.arrival)) AS booking_floor_number,
-    argMaxState(tuple(u.booking_parking_price), (u.crm_updated_at, u.arrival)) AS booking_parking_price,
-    argMaxState(u.booking_apartment_type, (u.crm_updated_at, u.arrival)) AS booking_apartment_type,
-    argMaxState(tuple(u.booking_floor_rise_price), (u.crm_updated_at, u.arrival)) AS booking_floor_rise_price,
-    argMaxState(tuple(u.booking_apartment_type_id), (u.crm_updated_at, u.arrival)) AS booking_apartment_type_id,
-    argMaxState(u.extra_details, (u.crm_updated_at, u.arrival)) AS extra_details,
-    argMaxState(tuple(u.latest_event_id), (u.crm_updated_at, u.arrival)) AS latest_event_id,
-    argMaxState(u.latest_event_type, (u.crm_updated_at, u.arrival)) AS latest_event_type,
-    argMaxState(u.latest_event_type_raw, (u.crm_updated_at, u.arrival)) AS latest_event_type_raw,
-    argMaxState(tuple(u.latest_event_start_time), (u.crm_updated_at, u.arrival)) AS latest_event_start_time,
-    argMaxState(tuple(u.latest_event_end_time), (u.crm_updated_at, u.arrival)) AS latest_event_end_time,
-    argMaxState(u.latest_disposition_type, (u.crm_updated_at, u.arrival)) AS latest_disposition_type,
-    argMaxState(u.latest_disposition_type_raw, (u.crm_updated_at, u.arrival)) AS latest_disposition_type_raw,
-    argMaxState(tuple(u.latest_disposition_at), (u.crm_updated_at, u.arrival)) AS latest_disposition_at,
-    argMaxState(tuple(u.latest_call_id), (u.crm_updated_at, u.arrival)) AS latest_call_id,
-    argMaxState(tuple(u.latest_call_duration_sec), (u.crm_updated_at, u.arrival)) AS latest_call_duration_sec,
-    argMaxState(u.latest_call_status, (u.crm_updated_at, u.arrival)) AS latest_call_status,
-    argMaxState(tuple(u.latest_call_at), (u.crm_updated_at, u.arrival)) AS latest_call_at,
-    argMaxState(u.notes_count, (u.crm_updated_at, u.arrival)) AS notes_count,
-    argMaxState(u.events_count, (u.crm_updated_at, u.arrival)) AS events_count,
-    argMaxState(u.calls_count, (u.crm_updated_at, u.arrival)) AS calls_count,
-    argMaxState(u.dispositions_count, (u.crm_updated_at, u.arrival)) AS dispositions_count,
-    argMaxState(u.booking_docs_count, (u.crm_updated_at, u.arrival)) AS booking_docs_count,
-    argMaxState(u.unknown_keys, (u.crm_updated_at, u.arrival)) AS unknown_keys,
-    minMapState([cityHash64(u.callback_id)], [toUnixTimestamp64Milli(u.received_at)]) AS deliveries
-FROM lead_updates AS u
-GROUP BY u.lead_id
+    lead_id,
+    minMapState([cityHash64(callback_id)], [toUnixTimestamp64Milli(received_at)]) AS deliveries
+FROM lead_updates
+GROUP BY lead_id
 SETTINGS optimize_aggregation_in_order = 1;
 
--- events_state: per lead and event_id, the copy with the greatest (event_updated_at, crm_updated_at, arrival).
 CREATE TABLE IF NOT EXISTS events_state
 (
     lead_id UInt64,
-    callback_id AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    received_at AggregateFunction(argMax, DateTime64(3, 'UTC'), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    mapping_version AggregateFunction(argMax, UInt16, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    crm_updated_at AggregateFunction(argMax, DateTime64(3, 'UTC'), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    arrival AggregateFunction(argMax, UInt64, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
+    callback_id String,
+    received_at DateTime64(3, 'UTC'),
+    mapping_version UInt16,
+    crm_updated_at DateTime64(3, 'UTC'),
+    arrival UInt64,
     event_id UInt64,
-    position AggregateFunction(argMax, UInt16, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    event_type AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    event_type_raw AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    event_status AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    start_time AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    end_time AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    event_created_at AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    event_updated_at AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    notes_count AggregateFunction(argMax, UInt32, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
+    position UInt16,
+    event_type LowCardinality(String),
+    event_type_raw LowCardinality(String),
+    event_status LowCardinality(String),
+    start_time Nullable(DateTime64(3, 'UTC')),
+    end_time Nullable(DateTime64(3, 'UTC')),
+    event_created_at Nullable(DateTime64(3, 'UTC')),
+    event_updated_at Nullable(DateTime64(3, 'UTC')),
+    notes_count UInt32,
+    version UInt256 COMMENT 'event_updated_at, crm_updated_at (Unix milliseconds) and arrival, from the high bits down: the greatest is the current copy'
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (lead_id, event_id)
+SETTINGS non_replicated_deduplication_window = 10000
+COMMENT 'per lead and event_id, the copy with the greatest (event_updated_at, crm_updated_at, arrival); read events_current';
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS events_state_mv TO events_state AS
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    event_id,
+    position,
+    event_type,
+    event_type_raw,
+    event_status,
+    start_time,
+    end_time,
+    event_created_at,
+    event_updated_at,
+    notes_count,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(event_updated_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM events;
+
+INSERT INTO events_state
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    event_id,
+    position,
+    event_type,
+    event_type_raw,
+    event_status,
+    start_time,
+    end_time,
+    event_created_at,
+    event_updated_at,
+    notes_count,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(event_updated_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM events;
+
+CREATE TABLE IF NOT EXISTS events_seen
+(
+    lead_id UInt64,
+    event_id UInt64,
     first_seen_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'when the entity first arrived (received_at)'
 )
 ENGINE = AggregatingMergeTree
 ORDER BY (lead_id, event_id)
 SETTINGS non_replicated_deduplication_window = 10000
-COMMENT 'per lead and event_id, argMax states of every events column by (event_updated_at, crm_updated_at, arrival); read events_current';
+COMMENT 'per lead and event_id, when it first arrived; read events_current';
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS events_state_mv TO events_state AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS events_seen_mv TO events_seen AS
 SELECT
-    u.lead_id AS lead_id,
-    argMaxState(u.callback_id, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS callback_id,
-    argMaxState(u.received_at, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS received_at,
-    argMaxState(u.mapping_version, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS mapping_version,
-    argMaxState(u.crm_updated_at, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS crm_updated_at,
-    argMaxState(u.arrival, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS arrival,
-    u.event_id AS event_id,
-    argMaxState(u.position, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS position,
-    argMaxState(u.event_type, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS event_type,
-    argMaxState(u.event_type_raw, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS event_type_raw,
-    argMaxState(u.event_status, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS event_status,
-    argMaxState(tuple(u.start_time), (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS start_time,
-    argMaxState(tuple(u.end_time), (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS end_time,
-    argMaxState(tuple(u.event_created_at), (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS event_created_at,
-    argMaxState(tuple(u.event_updated_at), (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS event_updated_at,
-    argMaxState(u.notes_count, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS notes_count,
-    min(u.received_at) AS first_seen_at
-FROM events AS u
-GROUP BY u.lead_id, u.event_id;
+    lead_id,
+    event_id,
+    min(received_at) AS first_seen_at
+FROM events
+GROUP BY lead_id, event_id;
 
-INSERT INTO events_state
+INSERT INTO events_seen
 SELECT
-    u.lead_id AS lead_id,
-    argMaxState(u.callback_id, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS callback_id,
-    argMaxState(u.received_at, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS received_at,
-    argMaxState(u.mapping_version, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS mapping_version,
-    argMaxState(u.crm_updated_at, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS crm_updated_at,
-    argMaxState(u.arrival, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS arrival,
-    u.event_id AS event_id,
-    argMaxState(u.position, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS position,
-    argMaxState(u.event_type, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS event_type,
-    argMaxState(u.event_type_raw, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS event_type_raw,
-    argMaxState(u.event_status, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS event_status,
-    argMaxState(tuple(u.start_time), (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS start_time,
-    argMaxState(tuple(u.end_time), (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS end_time,
-    argMaxState(tuple(u.event_created_at), (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS event_created_at,
-    argMaxState(tuple(u.event_updated_at), (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS event_updated_at,
-    argMaxState(u.notes_count, (ifNull(u.event_updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS notes_count,
-    min(u.received_at) AS first_seen_at
-FROM events AS u
-GROUP BY u.lead_id, u.event_id
+    lead_id,
+    event_id,
+    min(received_at) AS first_seen_at
+FROM events
+GROUP BY lead_id, event_id
 SETTINGS optimize_aggregation_in_order = 1;
 
--- notes_state: per lead and note_id, the copy with the greatest (updated_at, crm_updated_at, arrival).
 CREATE TABLE IF NOT EXISTS notes_state
 (
     lead_id UInt64,
-    callback_id AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    received_at AggregateFunction(argMax, DateTime64(3, 'UTC'), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    mapping_version AggregateFunction(argMax, UInt16, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    crm_updated_at AggregateFunction(argMax, DateTime64(3, 'UTC'), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    arrival AggregateFunction(argMax, UInt64, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
+    callback_id String,
+    received_at DateTime64(3, 'UTC'),
+    mapping_version UInt16,
+    crm_updated_at DateTime64(3, 'UTC'),
+    arrival UInt64,
     note_id UInt64,
-    event_id AggregateFunction(argMax, Tuple(Nullable(UInt64)), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    position AggregateFunction(argMax, UInt16, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    note_type AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    data AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    created_at AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    updated_at AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    agent_id AggregateFunction(argMax, Tuple(Nullable(UInt64)), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    agent_name AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    agent_phone AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    agent_phone_country_id AggregateFunction(argMax, Tuple(Nullable(UInt32)), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
+    event_id Nullable(UInt64),
+    position UInt16,
+    note_type LowCardinality(String),
+    data String,
+    created_at Nullable(DateTime64(3, 'UTC')),
+    updated_at Nullable(DateTime64(3, 'UTC')),
+    agent_id Nullable(UInt64),
+    agent_name String,
+    agent_phone String,
+    agent_phone_country_id Nullable(UInt32),
+    version UInt256 COMMENT 'updated_at, crm_updated_at (Unix milliseconds) and arrival, from the high bits down: the greatest is the current copy'
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (lead_id, note_id)
+SETTINGS non_replicated_deduplication_window = 10000
+COMMENT 'per lead and note_id, the copy with the greatest (updated_at, crm_updated_at, arrival); read notes_current';
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS notes_state_mv TO notes_state AS
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    note_id,
+    event_id,
+    position,
+    note_type,
+    data,
+    created_at,
+    updated_at,
+    agent_id,
+    agent_name,
+    agent_phone,
+    agent_phone_country_id,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(updated_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM notes;
+
+INSERT INTO notes_state
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    note_id,
+    event_id,
+    position,
+    note_type,
+    data,
+    created_at,
+    updated_at,
+    agent_id,
+    agent_name,
+    agent_phone,
+    agent_phone_country_id,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(updated_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM notes;
+
+CREATE TABLE IF NOT EXISTS notes_seen
+(
+    lead_id UInt64,
+    note_id UInt64,
     first_seen_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'when the entity first arrived (received_at)'
 )
 ENGINE = AggregatingMergeTree
 ORDER BY (lead_id, note_id)
 SETTINGS non_replicated_deduplication_window = 10000
-COMMENT 'per lead and note_id, argMax states of every notes column by (updated_at, crm_updated_at, arrival); read notes_current';
+COMMENT 'per lead and note_id, when it first arrived; read notes_current';
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS notes_state_mv TO notes_state AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS notes_seen_mv TO notes_seen AS
 SELECT
-    u.lead_id AS lead_id,
-    argMaxState(u.callback_id, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS callback_id,
-    argMaxState(u.received_at, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS received_at,
-    argMaxState(u.mapping_version, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS mapping_version,
-    argMaxState(u.crm_updated_at, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS crm_updated_at,
-    argMaxState(u.arrival, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS arrival,
-    u.note_id AS note_id,
-    argMaxState(tuple(u.event_id), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS event_id,
-    argMaxState(u.position, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS position,
-    argMaxState(u.note_type, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS note_type,
-    argMaxState(u.data, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS data,
-    argMaxState(tuple(u.created_at), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS created_at,
-    argMaxState(tuple(u.updated_at), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS updated_at,
-    argMaxState(tuple(u.agent_id), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS agent_id,
-    argMaxState(u.agent_name, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS agent_name,
-    argMaxState(u.agent_phone, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS agent_phone,
-    argMaxState(tuple(u.agent_phone_country_id), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS agent_phone_country_id,
-    min(u.received_at) AS first_seen_at
-FROM notes AS u
-GROUP BY u.lead_id, u.note_id;
+    lead_id,
+    note_id,
+    min(received_at) AS first_seen_at
+FROM notes
+GROUP BY lead_id, note_id;
 
-INSERT INTO notes_state
+INSERT INTO notes_seen
 SELECT
-    u.lead_id AS lead_id,
-    argMaxState(u.callback_id, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS callback_id,
-    argMaxState(u.received_at, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS received_at,
-    argMaxState(u.mapping_version, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS mapping_version,
-    argMaxState(u.crm_updated_at, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS crm_updated_at,
-    argMaxState(u.arrival, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS arrival,
-    u.note_id AS note_id,
-    argMaxState(tuple(u.event_id), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS event_id,
-    argMaxState(u.position, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS position,
-    argMaxState(u.note_type, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS note_type,
-    argMaxState(u.data, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS data,
-    argMaxState(tuple(u.created_at), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS created_at,
-    argMaxState(tuple(u.updated_at), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS updated_at,
-    argMaxState(tuple(u.agent_id), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS agent_id,
-    argMaxState(u.agent_name, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS agent_name,
-    argMaxState(u.agent_phone, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS agent_phone,
-    argMaxState(tuple(u.agent_phone_country_id), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS agent_phone_country_id,
-    min(u.received_at) AS first_seen_at
-FROM notes AS u
-GROUP BY u.lead_id, u.note_id
+    lead_id,
+    note_id,
+    min(received_at) AS first_seen_at
+FROM notes
+GROUP BY lead_id, note_id
 SETTINGS optimize_aggregation_in_order = 1;
 
--- calls_state: per lead and call_id, the copy with the greatest (updated_at, crm_updated_at, arrival).
 CREATE TABLE IF NOT EXISTS calls_state
 (
     lead_id UInt64,
-    callback_id AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    received_at AggregateFunction(argMax, DateTime64(3, 'UTC'), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    mapping_version AggregateFunction(argMax, UInt16, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    crm_updated_at AggregateFunction(argMax, DateTime64(3, 'UTC'), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    arrival AggregateFunction(argMax, UInt64, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
+    callback_id String,
+    received_at DateTime64(3, 'UTC'),
+    mapping_version UInt16,
+    crm_updated_at DateTime64(3, 'UTC'),
+    arrival UInt64,
     call_id UInt64,
-    position AggregateFunction(argMax, UInt16, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    call_action AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    call_number AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    from_number AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    to_number AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    duration_sec AggregateFunction(argMax, Tuple(Nullable(Int64)), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    first_leg_status AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    second_leg_status AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    stage AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    sid AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    recording_url AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    start_time AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    end_time AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    inserted_at AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    updated_at AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    agent_id AggregateFunction(argMax, Tuple(Nullable(UInt64)), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    agent_name AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    agent_phone AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    agent_phone_country_id AggregateFunction(argMax, Tuple(Nullable(UInt32)), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
+    position UInt16,
+    call_action LowCardinality(String),
+    call_number String,
+    from_number String,
+    to_number String,
+    duration_sec Nullable(Int64),
+    first_leg_status LowCardinality(String),
+    second_leg_status LowCardinality(String),
+    stage LowCardinality(String),
+    sid String,
+    recording_url String,
+    start_time Nullable(DateTime64(3, 'UTC')),
+    end_time Nullable(DateTime64(3, 'UTC')),
+    inserted_at Nullable(DateTime64(3, 'UTC')),
+    updated_at Nullable(DateTime64(3, 'UTC')),
+    agent_id Nullable(UInt64),
+    agent_name String,
+    agent_phone String,
+    agent_phone_country_id Nullable(UInt32),
+    version UInt256 COMMENT 'updated_at, crm_updated_at (Unix milliseconds) and arrival, from the high bits down: the greatest is the current copy'
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (lead_id, call_id)
+SETTINGS non_replicated_deduplication_window = 10000
+COMMENT 'per lead and call_id, the copy with the greatest (updated_at, crm_updated_at, arrival); read calls_current';
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS calls_state_mv TO calls_state AS
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    call_id,
+    position,
+    call_action,
+    call_number,
+    from_number,
+    to_number,
+    duration_sec,
+    first_leg_status,
+    second_leg_status,
+    stage,
+    sid,
+    recording_url,
+    start_time,
+    end_time,
+    inserted_at,
+    updated_at,
+    agent_id,
+    agent_name,
+    agent_phone,
+    agent_phone_country_id,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(updated_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM calls;
+
+INSERT INTO calls_state
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    call_id,
+    position,
+    call_action,
+    call_number,
+    from_number,
+    to_number,
+    duration_sec,
+    first_leg_status,
+    second_leg_status,
+    stage,
+    sid,
+    recording_url,
+    start_time,
+    end_time,
+    inserted_at,
+    updated_at,
+    agent_id,
+    agent_name,
+    agent_phone,
+    agent_phone_country_id,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(updated_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM calls;
+
+CREATE TABLE IF NOT EXISTS calls_seen
+(
+    lead_id UInt64,
+    call_id UInt64,
     first_seen_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'when the entity first arrived (received_at)'
 )
 ENGINE = AggregatingMergeTree
 ORDER BY (lead_id, call_id)
 SETTINGS non_replicated_deduplication_window = 10000
-COMMENT 'per lead and call_id, argMax states of every calls column by (updated_at, crm_updated_at, arrival); read calls_current';
+COMMENT 'per lead and call_id, when it first arrived; read calls_current';
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS calls_state_mv TO calls_state AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS calls_seen_mv TO calls_seen AS
 SELECT
-    u.lead_id AS lead_id,
-    argMaxState(u.callback_id, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS callback_id,
-    argMaxState(u.received_at, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS received_at,
-    argMaxState(u.mapping_version, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS mapping_version,
-    argMaxState(u.crm_updated_at, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS crm_updated_at,
-    argMaxState(u.arrival, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS arrival,
-    u.call_id AS call_id,
-    argMaxState(u.position, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS position,
-    argMaxState(u.call_action, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS call_action,
-    argMaxState(u.call_number, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS call_number,
-    argMaxState(u.from_number, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS from_number,
-    argMaxState(u.to_number, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS to_number,
-    argMaxState(tuple(u.duration_sec), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS duration_sec,
-    argMaxState(u.first_leg_status, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS first_leg_status,
-    argMaxState(u.second_leg_status, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS second_leg_status,
-    argMaxState(u.stage, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS stage,
-    argMaxState(u.sid, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS sid,
-    argMaxState(u.recording_url, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS recording_url,
-    argMaxState(tuple(u.start_time), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS start_time,
-    argMaxState(tuple(u.end_time), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS end_time,
-    argMaxState(tuple(u.inserted_at), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS inserted_at,
-    argMaxState(tuple(u.updated_at), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS updated_at,
-    argMaxState(tuple(u.agent_id), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS agent_id,
-    argMaxState(u.agent_name, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS agent_name,
-    argMaxState(u.agent_phone, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS agent_phone,
-    argMaxState(tuple(u.agent_phone_country_id), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS agent_phone_country_id,
-    min(u.received_at) AS first_seen_at
-FROM calls AS u
-GROUP BY u.lead_id, u.call_id;
+    lead_id,
+    call_id,
+    min(received_at) AS first_seen_at
+FROM calls
+GROUP BY lead_id, call_id;
 
-INSERT INTO calls_state
+INSERT INTO calls_seen
 SELECT
-    u.lead_id AS lead_id,
-    argMaxState(u.callback_id, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS callback_id,
-    argMaxState(u.received_at, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS received_at,
-    argMaxState(u.mapping_version, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS mapping_version,
-    argMaxState(u.crm_updated_at, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS crm_updated_at,
-    argMaxState(u.arrival, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS arrival,
-    u.call_id AS call_id,
-    argMaxState(u.position, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS position,
-    argMaxState(u.call_action, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS call_action,
-    argMaxState(u.call_number, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS call_number,
-    argMaxState(u.from_number, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS from_number,
-    argMaxState(u.to_number, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS to_number,
-    argMaxState(tuple(u.duration_sec), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS duration_sec,
-    argMaxState(u.first_leg_status, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS first_leg_status,
-    argMaxState(u.second_leg_status, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS second_leg_status,
-    argMaxState(u.stage, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS stage,
-    argMaxState(u.sid, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS sid,
-    argMaxState(u.recording_url, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS recording_url,
-    argMaxState(tuple(u.start_time), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS start_time,
-    argMaxState(tuple(u.end_time), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS end_time,
-    argMaxState(tuple(u.inserted_at), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS inserted_at,
-    argMaxState(tuple(u.updated_at), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS updated_at,
-    argMaxState(tuple(u.agent_id), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS agent_id,
-    argMaxState(u.agent_name, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS agent_name,
-    argMaxState(u.agent_phone, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS agent_phone,
-    argMaxState(tuple(u.agent_phone_country_id), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS agent_phone_country_id,
-    min(u.received_at) AS first_seen_at
-FROM calls AS u
-GROUP BY u.lead_id, u.call_id
+    lead_id,
+    call_id,
+    min(received_at) AS first_seen_at
+FROM calls
+GROUP BY lead_id, call_id
 SETTINGS optimize_aggregation_in_order = 1;
 
--- dispositions_state: per lead and disposition_id, the copy with the greatest (created_at, crm_updated_at, arrival).
 CREATE TABLE IF NOT EXISTS dispositions_state
 (
     lead_id UInt64,
-    callback_id AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    received_at AggregateFunction(argMax, DateTime64(3, 'UTC'), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    mapping_version AggregateFunction(argMax, UInt16, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    crm_updated_at AggregateFunction(argMax, DateTime64(3, 'UTC'), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    arrival AggregateFunction(argMax, UInt64, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
+    callback_id String,
+    received_at DateTime64(3, 'UTC'),
+    mapping_version UInt16,
+    crm_updated_at DateTime64(3, 'UTC'),
+    arrival UInt64,
     disposition_id UInt64,
-    position AggregateFunction(argMax, UInt16, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    disposition_type AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    disposition_type_raw AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    agent_name AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    reason AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    created_at AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
+    position UInt16,
+    disposition_type LowCardinality(String),
+    disposition_type_raw LowCardinality(String),
+    agent_name String,
+    reason String,
+    created_at Nullable(DateTime64(3, 'UTC')),
+    version UInt256 COMMENT 'created_at, crm_updated_at (Unix milliseconds) and arrival, from the high bits down: the greatest is the current copy'
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (lead_id, disposition_id)
+SETTINGS non_replicated_deduplication_window = 10000
+COMMENT 'per lead and disposition_id, the copy with the greatest (created_at, crm_updated_at, arrival); read dispositions_current';
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS dispositions_state_mv TO dispositions_state AS
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    disposition_id,
+    position,
+    disposition_type,
+    disposition_type_raw,
+    agent_name,
+    reason,
+    created_at,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(created_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM dispositions;
+
+INSERT INTO dispositions_state
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    disposition_id,
+    position,
+    disposition_type,
+    disposition_type_raw,
+    agent_name,
+    reason,
+    created_at,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(created_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM dispositions;
+
+CREATE TABLE IF NOT EXISTS dispositions_seen
+(
+    lead_id UInt64,
+    disposition_id UInt64,
     first_seen_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'when the entity first arrived (received_at)',
     first_crm_updated_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'crm_updated_at of the first callback that carried it'
 )
 ENGINE = AggregatingMergeTree
 ORDER BY (lead_id, disposition_id)
 SETTINGS non_replicated_deduplication_window = 10000
-COMMENT 'per lead and disposition_id, argMax states of every dispositions column by (created_at, crm_updated_at, arrival); read dispositions_current';
+COMMENT 'per lead and disposition_id, when it first arrived; read dispositions_current';
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS dispositions_state_mv TO dispositions_state AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS dispositions_seen_mv TO dispositions_seen AS
 SELECT
-    u.lead_id AS lead_id,
-    argMaxState(u.callback_id, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS callback_id,
-    argMaxState(u.received_at, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS received_at,
-    argMaxState(u.mapping_version, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS mapping_version,
-    argMaxState(u.crm_updated_at, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS crm_updated_at,
-    argMaxState(u.arrival, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS arrival,
-    u.disposition_id AS disposition_id,
-    argMaxState(u.position, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS position,
-    argMaxState(u.disposition_type, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS disposition_type,
-    argMaxState(u.disposition_type_raw, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS disposition_type_raw,
-    argMaxState(u.agent_name, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS agent_name,
-    argMaxState(u.reason, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS reason,
-    argMaxState(tuple(u.created_at), (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS created_at,
-    min(u.received_at) AS first_seen_at,
-    min(u.crm_updated_at) AS first_crm_updated_at
-FROM dispositions AS u
-GROUP BY u.lead_id, u.disposition_id;
+    lead_id,
+    disposition_id,
+    min(received_at) AS first_seen_at,
+    min(crm_updated_at) AS first_crm_updated_at
+FROM dispositions
+GROUP BY lead_id, disposition_id;
 
-INSERT INTO dispositions_state
+INSERT INTO dispositions_seen
 SELECT
-    u.lead_id AS lead_id,
-    argMaxState(u.callback_id, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS callback_id,
-    argMaxState(u.received_at, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS received_at,
-    argMaxState(u.mapping_version, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS mapping_version,
-    argMaxState(u.crm_updated_at, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS crm_updated_at,
-    argMaxState(u.arrival, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS arrival,
-    u.disposition_id AS disposition_id,
-    argMaxState(u.position, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS position,
-    argMaxState(u.disposition_type, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS disposition_type,
-    argMaxState(u.disposition_type_raw, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS disposition_type_raw,
-    argMaxState(u.agent_name, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS agent_name,
-    argMaxState(u.reason, (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS reason,
-    argMaxState(tuple(u.created_at), (ifNull(u.created_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS created_at,
-    min(u.received_at) AS first_seen_at,
-    min(u.crm_updated_at) AS first_crm_updated_at
-FROM dispositions AS u
-GROUP BY u.lead_id, u.disposition_id
+    lead_id,
+    disposition_id,
+    min(received_at) AS first_seen_at,
+    min(crm_updated_at) AS first_crm_updated_at
+FROM dispositions
+GROUP BY lead_id, disposition_id
 SETTINGS optimize_aggregation_in_order = 1;
 
--- booking_docs_state: per lead and doc_id, the copy with the greatest (updated_at, crm_updated_at, arrival).
 CREATE TABLE IF NOT EXISTS booking_docs_state
 (
     lead_id UInt64,
-    callback_id AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    received_at AggregateFunction(argMax, DateTime64(3, 'UTC'), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    mapping_version AggregateFunction(argMax, UInt16, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    crm_updated_at AggregateFunction(argMax, DateTime64(3, 'UTC'), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    arrival AggregateFunction(argMax, UInt64, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
+    callback_id String,
+    received_at DateTime64(3, 'UTC'),
+    mapping_version UInt16,
+    crm_updated_at DateTime64(3, 'UTC'),
+    arrival UInt64,
     doc_id UInt64,
-    position AggregateFunction(argMax, UInt16, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    doc_lead_id AggregateFunction(argMax, Tuple(Nullable(UInt64)), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    booking_doc_type AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    data AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    tag AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    status_id AggregateFunction(argMax, Tuple(Nullable(UInt32)), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    created_at AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    updated_at AggregateFunction(argMax, Tuple(Nullable(DateTime64(3, 'UTC'))), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
+    position UInt16,
+    doc_lead_id Nullable(UInt64),
+    booking_doc_type LowCardinality(String),
+    data String,
+    tag LowCardinality(String),
+    status_id Nullable(UInt32),
+    created_at Nullable(DateTime64(3, 'UTC')),
+    updated_at Nullable(DateTime64(3, 'UTC')),
+    version UInt256 COMMENT 'updated_at, crm_updated_at (Unix milliseconds) and arrival, from the high bits down: the greatest is the current copy'
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (lead_id, doc_id)
+SETTINGS non_replicated_deduplication_window = 10000
+COMMENT 'per lead and doc_id, the copy with the greatest (updated_at, crm_updated_at, arrival); read booking_docs_current';
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS booking_docs_state_mv TO booking_docs_state AS
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    doc_id,
+    position,
+    doc_lead_id,
+    booking_doc_type,
+    data,
+    tag,
+    status_id,
+    created_at,
+    updated_at,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(updated_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM booking_docs;
+
+INSERT INTO booking_docs_state
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    doc_id,
+    position,
+    doc_lead_id,
+    booking_doc_type,
+    data,
+    tag,
+    status_id,
+    created_at,
+    updated_at,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(updated_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM booking_docs;
+
+CREATE TABLE IF NOT EXISTS booking_docs_seen
+(
+    lead_id UInt64,
+    doc_id UInt64,
     first_seen_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'when the entity first arrived (received_at)'
 )
 ENGINE = AggregatingMergeTree
 ORDER BY (lead_id, doc_id)
 SETTINGS non_replicated_deduplication_window = 10000
-COMMENT 'per lead and doc_id, argMax states of every booking_docs column by (updated_at, crm_updated_at, arrival); read booking_docs_current';
+COMMENT 'per lead and doc_id, when it first arrived; read booking_docs_current';
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS booking_docs_state_mv TO booking_docs_state AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS booking_docs_seen_mv TO booking_docs_seen AS
 SELECT
-    u.lead_id AS lead_id,
-    argMaxState(u.callback_id, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS callback_id,
-    argMaxState(u.received_at, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS received_at,
-    argMaxState(u.mapping_version, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS mapping_version,
-    argMaxState(u.crm_updated_at, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS crm_updated_at,
-    argMaxState(u.arrival, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS arrival,
-    u.doc_id AS doc_id,
-    argMaxState(u.position, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS position,
-    argMaxState(tuple(u.doc_lead_id), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS doc_lead_id,
-    argMaxState(u.booking_doc_type, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS booking_doc_type,
-    argMaxState(u.data, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS data,
-    argMaxState(u.tag, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS tag,
-    argMaxState(tuple(u.status_id), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS status_id,
-    argMaxState(tuple(u.created_at), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS created_at,
-    argMaxState(tuple(u.updated_at), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS updated_at,
-    min(u.received_at) AS first_seen_at
-FROM booking_docs AS u
-GROUP BY u.lead_id, u.doc_id;
+    lead_id,
+    doc_id,
+    min(received_at) AS first_seen_at
+FROM booking_docs
+GROUP BY lead_id, doc_id;
 
-INSERT INTO booking_docs_state
+INSERT INTO booking_docs_seen
 SELECT
-    u.lead_id AS lead_id,
-    argMaxState(u.callback_id, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS callback_id,
-    argMaxState(u.received_at, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS received_at,
-    argMaxState(u.mapping_version, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS mapping_version,
-    argMaxState(u.crm_updated_at, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS crm_updated_at,
-    argMaxState(u.arrival, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS arrival,
-    u.doc_id AS doc_id,
-    argMaxState(u.position, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS position,
-    argMaxState(tuple(u.doc_lead_id), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS doc_lead_id,
-    argMaxState(u.booking_doc_type, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS booking_doc_type,
-    argMaxState(u.data, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS data,
-    argMaxState(u.tag, (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS tag,
-    argMaxState(tuple(u.status_id), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS status_id,
-    argMaxState(tuple(u.created_at), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS created_at,
-    argMaxState(tuple(u.updated_at), (ifNull(u.updated_at, toDateTime64(0, 3, 'UTC')), u.crm_updated_at, u.arrival)) AS updated_at,
-    min(u.received_at) AS first_seen_at
-FROM booking_docs AS u
-GROUP BY u.lead_id, u.doc_id
+    lead_id,
+    doc_id,
+    min(received_at) AS first_seen_at
+FROM booking_docs
+GROUP BY lead_id, doc_id
 SETTINGS optimize_aggregation_in_order = 1;
 
--- status_transitions_state: per lead and status, the copy with the greatest (moved_at, crm_updated_at, arrival).
 CREATE TABLE IF NOT EXISTS status_transitions_state
 (
     lead_id UInt64,
-    callback_id AggregateFunction(argMax, String, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    received_at AggregateFunction(argMax, DateTime64(3, 'UTC'), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    mapping_version AggregateFunction(argMax, UInt16, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    crm_updated_at AggregateFunction(argMax, DateTime64(3, 'UTC'), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    arrival AggregateFunction(argMax, UInt64, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
+    callback_id String,
+    received_at DateTime64(3, 'UTC'),
+    mapping_version UInt16,
+    crm_updated_at DateTime64(3, 'UTC'),
+    arrival UInt64,
     status LowCardinality(String),
-    status_key AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    position AggregateFunction(argMax, UInt16, Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    moved_at AggregateFunction(argMax, DateTime64(3, 'UTC'), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    status_before_cc AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
-    status_before_cc_raw AggregateFunction(argMax, LowCardinality(String), Tuple(DateTime64(3, 'UTC'), DateTime64(3, 'UTC'), UInt64)),
+    status_key LowCardinality(String),
+    position UInt16,
+    moved_at DateTime64(3, 'UTC'),
+    status_before_cc LowCardinality(String),
+    status_before_cc_raw LowCardinality(String),
+    version UInt256 COMMENT 'moved_at, crm_updated_at (Unix milliseconds) and arrival, from the high bits down: the greatest is the current copy'
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (lead_id, status)
+SETTINGS non_replicated_deduplication_window = 10000
+COMMENT 'per lead and status, the copy with the greatest (moved_at, crm_updated_at, arrival); read status_transitions_current';
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS status_transitions_state_mv TO status_transitions_state AS
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    status,
+    status_key,
+    position,
+    moved_at,
+    status_before_cc,
+    status_before_cc_raw,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(moved_at), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM status_transitions;
+
+INSERT INTO status_transitions_state
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    status,
+    status_key,
+    position,
+    moved_at,
+    status_before_cc,
+    status_before_cc_raw,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(moved_at), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM status_transitions;
+
+CREATE TABLE IF NOT EXISTS status_transitions_seen
+(
+    lead_id UInt64,
+    status LowCardinality(String),
     first_seen_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'when the entity first arrived (received_at)'
 )
 ENGINE = AggregatingMergeTree
 ORDER BY (lead_id, status)
 SETTINGS non_replicated_deduplication_window = 10000
-COMMENT 'per lead and status, argMax states of every status_transitions column by (moved_at, crm_updated_at, arrival); read status_transitions_current';
+COMMENT 'per lead and status, when it first arrived; read status_transitions_current';
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS status_transitions_state_mv TO status_transitions_state AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS status_transitions_seen_mv TO status_transitions_seen AS
 SELECT
-    u.lead_id AS lead_id,
-    argMaxState(u.callback_id, (u.moved_at, u.crm_updated_at, u.arrival)) AS callback_id,
-    argMaxState(u.received_at, (u.moved_at, u.crm_updated_at, u.arrival)) AS received_at,
-    argMaxState(u.mapping_version, (u.moved_at, u.crm_updated_at, u.arrival)) AS mapping_version,
-    argMaxState(u.crm_updated_at, (u.moved_at, u.crm_updated_at, u.arrival)) AS crm_updated_at,
-    argMaxState(u.arrival, (u.moved_at, u.crm_updated_at, u.arrival)) AS arrival,
-    u.status AS status,
-    argMaxState(u.status_key, (u.moved_at, u.crm_updated_at, u.arrival)) AS status_key,
-    argMaxState(u.position, (u.moved_at, u.crm_updated_at, u.arrival)) AS position,
-    argMaxState(u.moved_at, (u.moved_at, u.crm_updated_at, u.arrival)) AS moved_at,
-    argMaxState(u.status_before_cc, (u.moved_at, u.crm_updated_at, u.arrival)) AS status_before_cc,
-    argMaxState(u.status_before_cc_raw, (u.moved_at, u.crm_updated_at, u.arrival)) AS status_before_cc_raw,
-    min(u.received_at) AS first_seen_at
-FROM status_transitions AS u
-GROUP BY u.lead_id, u.status;
+    lead_id,
+    status,
+    min(received_at) AS first_seen_at
+FROM status_transitions
+GROUP BY lead_id, status;
 
-INSERT INTO status_transitions_state
+INSERT INTO status_transitions_seen
 SELECT
-    u.lead_id AS lead_id,
-    argMaxState(u.callback_id, (u.moved_at, u.crm_updated_at, u.arrival)) AS callback_id,
-    argMaxState(u.received_at, (u.moved_at, u.crm_updated_at, u.arrival)) AS received_at,
-    argMaxState(u.mapping_version, (u.moved_at, u.crm_updated_at, u.arrival)) AS mapping_version,
-    argMaxState(u.crm_updated_at, (u.moved_at, u.crm_updated_at, u.arrival)) AS crm_updated_at,
-    argMaxState(u.arrival, (u.moved_at, u.crm_updated_at, u.arrival)) AS arrival,
-    u.status AS status,
-    argMaxState(u.status_key, (u.moved_at, u.crm_updated_at, u.arrival)) AS status_key,
-    argMaxState(u.position, (u.moved_at, u.crm_updated_at, u.arrival)) AS position,
-    argMaxState(u.moved_at, (u.moved_at, u.crm_updated_at, u.arrival)) AS moved_at,
-    argMaxState(u.status_before_cc, (u.moved_at, u.crm_updated_at, u.arrival)) AS status_before_cc,
-    argMaxState(u.status_before_cc_raw, (u.moved_at, u.crm_updated_at, u.arrival)) AS status_before_cc_raw,
-    min(u.received_at) AS first_seen_at
-FROM status_transitions AS u
-GROUP BY u.lead_id, u.status
+    lead_id,
+    status,
+    min(received_at) AS first_seen_at
+FROM status_transitions
+GROUP BY lead_id, status
 SETTINGS optimize_aggregation_in_order = 1;
 
--- scenario_counts_state: distinct callbacks and leads per IST day of crm_updated_at, scenario, project and source.
 CREATE TABLE IF NOT EXISTS scenario_counts_state
 (
     day_ist Date COMMENT 'IST day of the callback''s crm_updated_at',
@@ -746,7 +913,7 @@ CREATE TABLE IF NOT EXISTS scenario_counts_state
 ENGINE = AggregatingMergeTree
 ORDER BY (day_ist, scenario, project_name, source)
 SETTINGS non_replicated_deduplication_window = 10000
-COMMENT 'scenario matches by IST day, project and source; read scenario_counts';
+COMMENT 'scenario matches by IST day of crm_updated_at, project and source; read scenario_counts';
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS scenario_counts_state_mv TO scenario_counts_state AS
 SELECT
