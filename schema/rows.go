@@ -236,6 +236,33 @@ type DeadLetter struct {
 	Arrival uint64 `ch:"arrival" type:"UInt64"`
 }
 
+// DeadLetterReplay records what `leadhouse dead-letters replay` made of one dead letter: the mark
+// that it was re-submitted.
+type DeadLetterReplay struct {
+	// DeadLetterID identifies the dead letter: cityHash64(received_at, remote_addr, body), the
+	// same for the copies a crash may have stored of it.
+	DeadLetterID uint64 `ch:"dead_letter_id" type:"UInt64"`
+	ReplayedAt   Millis `ch:"replayed_at" type:"DateTime64(3, 'UTC')"`
+	// Outcome is "stored" (its rows were stored), "duplicate" (they were stored before, by an
+	// earlier replay) or "dead_letter" (it still fails, Reason and Error saying why).
+	Outcome    string `ch:"outcome" type:"LowCardinality(String)"`
+	Reason     string `ch:"reason" type:"LowCardinality(String)"`
+	Error      string `ch:"error" type:"String"`
+	CallbackID string `ch:"callback_id" type:"String"`
+}
+
+// RebuildChunk records one chunk of lead ids that `leadhouse rebuild` re-flattened into a table,
+// so that a rebuild resumed after a crash skips it and the final check knows how many rows the
+// table must hold.
+type RebuildChunk struct {
+	// Rebuild names the rebuild (its start time); Chunk is the lead_id bucket.
+	Rebuild   string `ch:"rebuild" type:"String"`
+	Chunk     uint32 `ch:"chunk" type:"UInt32"`
+	TableName string `ch:"table_name" type:"LowCardinality(String)"`
+	Rows      uint64 `ch:"rows" type:"UInt64"`
+	DoneAt    Millis `ch:"done_at" type:"DateTime64(3, 'UTC')"`
+}
+
 // Rows is everything one callback becomes. The zero value is ready to use; Reset keeps the
 // slices' capacity so a Rows can be reused across callbacks without allocating.
 type Rows struct {

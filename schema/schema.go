@@ -81,6 +81,8 @@ var (
 	BookingDocs  = newTable[BookingDoc]("booking_docs", "ReplacingMergeTree", "lead_id, doc_id", "", severalRows)
 	DeadLetters  = newTable[DeadLetter]("dead_letters", "MergeTree", "received_at", "toYYYYMM(received_at)", oneRow)
 	Migrations   = newTable[Migration]("schema_migrations", "MergeTree", "version", "", oneRow)
+	Replays      = newTable[DeadLetterReplay]("dead_letter_replays", "MergeTree", "dead_letter_id, replayed_at", "", oneRow)
+	Rebuilds     = newTable[RebuildChunk]("rebuild_chunks", "MergeTree", "rebuild, chunk, table_name", "", oneRow)
 )
 
 // Migration is one applied migration file, recorded in schema_migrations.
@@ -93,7 +95,15 @@ type Migration struct {
 
 // Tables returns every table leadhouse owns.
 func Tables() []*Table {
-	return []*Table{LeadUpdates, Events, Notes, Calls, Dispositions, Transitions, BookingDocs, DeadLetters, Migrations}
+	return []*Table{LeadUpdates, Events, Notes, Calls, Dispositions, Transitions, BookingDocs, DeadLetters, Migrations, Replays, Rebuilds}
+}
+
+// Renamed returns a table of t's shape under another name: the same columns and Arrow layout,
+// for writing to a copy of t (a rebuild's new tables).
+func (t *Table) Renamed(name string) *Table {
+	c := *t
+	c.Name = name
+	return &c
 }
 
 // RowTables returns the tables a callback's rows go to.
