@@ -53,9 +53,9 @@ type Options struct {
 	Progress func(done, total int64)
 	// Logger receives the rebuild's steps. Default: discard.
 	Logger *slog.Logger
-	// AfterChunk, when set, is called after each chunk is recorded (tests use it to stop a
-	// rebuild half-way).
-	AfterChunk func(chunk int)
+	// AfterChunk, when set, is called after each chunk of lead ids is recorded; an error stops
+	// the rebuild there, as a crash would (tests use it).
+	AfterChunk func(chunk int) error
 }
 
 // Result is what a rebuild did.
@@ -323,7 +323,9 @@ func (r *run) reflatten(ctx context.Context) error {
 			r.o.Progress(done, all)
 		}
 		if r.o.AfterChunk != nil {
-			r.o.AfterChunk(c)
+			if err := r.o.AfterChunk(c); err != nil {
+				return err
+			}
 		}
 	}
 	if err := r.deadLetters(ctx, len(bounds)-1); err != nil {
