@@ -62,11 +62,10 @@ func run(ctx context.Context, args []string, environ map[string]string, stdin io
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
-	case "help", "-h", "-help", "--help":
-		return runHelp(rest, stdout)
-	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "leadhouse", version)
-		return nil
+	case "-h", "-help", "--help":
+		return runHelp(nil, stdout)
+	case "-version", "--version":
+		cmd = "version"
 	}
 	c, ok := lookupCommand(cmd)
 	if !ok {
@@ -77,6 +76,11 @@ func run(ctx context.Context, args []string, environ map[string]string, stdin io
 		return nil
 	}
 	switch cmd {
+	case "help":
+		return runHelp(rest, stdout)
+	case "version":
+		fmt.Fprintln(stdout, "leadhouse", version)
+		return nil
 	case "flatten":
 		return runFlatten(rest, stdin, stdout)
 	case "gen":
