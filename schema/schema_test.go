@@ -257,7 +257,7 @@ func TestEncodingsFollowTheColumns(t *testing.T) {
 			_, runs := f.Type.(*arrow.RunEndEncodedType)
 			meta := c.Name == "lead_id" || c.Name == "callback_id" || c.Name == "received_at" || c.Name == "mapping_version" ||
 				c.Name == "crm_updated_at" || c.Name == "arrival"
-			several := tb != LeadUpdates && tb != DeadLetters && tb != Migrations
+			several := tb != LeadUpdates && tb != DeadLetters && tb != Migrations && tb != Replays && tb != Rebuilds
 			tagged := map[string]string{
 				"agent_name": "dict", "agent_phone": "dict", "agent_email": "dict",
 				"status_before_cc": "runs", "status_before_cc_raw": "runs",

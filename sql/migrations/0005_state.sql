@@ -39,6 +39,11 @@
 -- and swaps them in. `leadhouse rebuild` (re-flattening every raw body) builds the state of its
 -- new tables the same way.
 --
+-- index_granularity = 1024 on the replacing tables: a lead's row is read from one granule of each
+-- of ~80 columns, and a granule of 1,024 rows decompresses an eighth of the default's: one lead's
+-- lookup took 30-45 ms against 42-88 ms warm (100,000 leads, a busy machine), while counting leads
+-- by status over one merged part stayed at 3-4 ms.
+--
 -- Each state table is filled from the rows already stored right after its view is created. The
 -- fill is idempotent (a replacing row inserted twice is one row; min, minMap and uniqExact states
 -- do not change when a row is added twice), so a rerun of this file, or a callback inserted
@@ -127,7 +132,7 @@ CREATE TABLE IF NOT EXISTS leads_state
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY lead_id
-SETTINGS non_replicated_deduplication_window = 10000
+SETTINGS non_replicated_deduplication_window = 10000, index_granularity = 1024
 COMMENT 'per lead, the callback with the greatest (crm_updated_at, arrival), every lead_updates column but raw; read leads_current';
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS leads_state_mv TO leads_state AS
@@ -341,7 +346,7 @@ CREATE TABLE IF NOT EXISTS events_state
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY (lead_id, event_id)
-SETTINGS non_replicated_deduplication_window = 10000
+SETTINGS non_replicated_deduplication_window = 10000, index_granularity = 1024
 COMMENT 'per lead and event_id, the copy with the greatest (event_updated_at, crm_updated_at, arrival); read events_current';
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS events_state_mv TO events_state AS
@@ -437,7 +442,7 @@ CREATE TABLE IF NOT EXISTS notes_state
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY (lead_id, note_id)
-SETTINGS non_replicated_deduplication_window = 10000
+SETTINGS non_replicated_deduplication_window = 10000, index_granularity = 1024
 COMMENT 'per lead and note_id, the copy with the greatest (updated_at, crm_updated_at, arrival); read notes_current';
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS notes_state_mv TO notes_state AS
@@ -544,7 +549,7 @@ CREATE TABLE IF NOT EXISTS calls_state
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY (lead_id, call_id)
-SETTINGS non_replicated_deduplication_window = 10000
+SETTINGS non_replicated_deduplication_window = 10000, index_granularity = 1024
 COMMENT 'per lead and call_id, the copy with the greatest (updated_at, crm_updated_at, arrival); read calls_current';
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS calls_state_mv TO calls_state AS
@@ -656,7 +661,7 @@ CREATE TABLE IF NOT EXISTS dispositions_state
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY (lead_id, disposition_id)
-SETTINGS non_replicated_deduplication_window = 10000
+SETTINGS non_replicated_deduplication_window = 10000, index_granularity = 1024
 COMMENT 'per lead and disposition_id, the copy with the greatest (created_at, crm_updated_at, arrival); read dispositions_current';
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS dispositions_state_mv TO dispositions_state AS
@@ -747,7 +752,7 @@ CREATE TABLE IF NOT EXISTS booking_docs_state
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY (lead_id, doc_id)
-SETTINGS non_replicated_deduplication_window = 10000
+SETTINGS non_replicated_deduplication_window = 10000, index_granularity = 1024
 COMMENT 'per lead and doc_id, the copy with the greatest (updated_at, crm_updated_at, arrival); read booking_docs_current';
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS booking_docs_state_mv TO booking_docs_state AS
@@ -836,7 +841,7 @@ CREATE TABLE IF NOT EXISTS status_transitions_state
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY (lead_id, status)
-SETTINGS non_replicated_deduplication_window = 10000
+SETTINGS non_replicated_deduplication_window = 10000, index_granularity = 1024
 COMMENT 'per lead and status, the copy with the greatest (moved_at, crm_updated_at, arrival); read status_transitions_current';
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS status_transitions_state_mv TO status_transitions_state AS
