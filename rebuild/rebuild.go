@@ -32,6 +32,9 @@ type Store interface {
 
 var _ Store = sink.Store(nil)
 
+// arrivalTo names the rebuild_chunks row of a catch-up pass holding the arrival it reached.
+const arrivalTo = "arrival_to"
+
 // markPrefix starts the rebuild_chunks rows naming a dead letter that became a callback.
 const markPrefix = "dead_letter:"
 
@@ -310,7 +313,7 @@ func (r *run) reflatten(ctx context.Context) error {
 			return err
 		} else if !ok {
 			where := fmt.Sprintf("lead_id >= %d AND lead_id < %d AND arrival <= %d", bounds[c], bounds[c+1], r.watermark)
-			if err := r.chunk(ctx, c, where); err != nil {
+			if err := r.chunk(ctx, c, where, nil); err != nil {
 				return err
 			}
 		}
@@ -374,8 +377,8 @@ func (r *run) bounds(ctx context.Context) ([]uint64, error) {
 const legacyArrival = "if(arrival = 0, toUInt64(intDiv(toUnixTimestamp64Milli(received_at), 1000)), arrival)"
 
 // chunk re-flattens the bodies of lead_updates that where selects into the new tables, and
-// records the chunk.
-func (r *run) chunk(ctx context.Context, c int, where string) error {
+// records the chunk with extra.
+func (r *run) chunk(ctx context.Context, c int, where string, extra map[string]int64) error {
 	var out bytes.Buffer
 	q := "SELECT " + legacyArrival + ", toUnixTimestamp64Milli(received_at), raw FROM lead_updates WHERE " + where +
 		" ORDER BY lead_id, arrival, callback_id FORMAT RowBinary"
@@ -392,6 +395,7 @@ func (r *run) chunk(ctx context.Context, c int, where string) error {
 		data = rest
 		b.add(r.o, arrival, time.UnixMilli(received).UTC(), "", body, "")
 	}
+	b.extra = extra
 	return r.write(ctx, c, b)
 }
 
@@ -442,35 +446,48 @@ ORDER BY received_at, id LIMIT 1 BY id FORMAT RowBinary`, legacyArrival, r.water
 }
 
 // catchUp re-flattens what arrived after the watermark, in passes, until a pass finds little.
+// Each pass records the arrival it reached (table_name arrivalTo), so that a resumed run moves
+// the watermark past the passes done exactly as far as they went.
 func (r *run) catchUp(ctx context.Context, first int) error {
 	for c := first; ; c++ {
-		top, err := r.scalar(ctx, "SELECT greatest((SELECT max(arrival) FROM lead_updates), (SELECT max(arrival) FROM dead_letters))")
+		reached, err := r.scalar(ctx, fmt.Sprintf("SELECT max(rows) FROM rebuild_chunks WHERE rebuild = %s AND chunk = %d AND table_name = %s",
+			quote(r.res.ID), c, quote(arrivalTo)))
 		if err != nil {
 			return err
 		}
-		w, _ := strconv.ParseUint(top, 10, 64)
-		if w <= r.watermark {
-			return nil
+		w, _ := strconv.ParseUint(reached, 10, 64)
+		done := w > 0
+		if !done {
+			top, err := r.scalar(ctx, "SELECT greatest((SELECT max(arrival) FROM lead_updates), (SELECT max(arrival) FROM dead_letters))")
+			if err != nil {
+				return err
+			}
+			if w, _ = strconv.ParseUint(top, 10, 64); w <= r.watermark {
+				return nil
+			}
 		}
 		where := fmt.Sprintf("arrival > %d AND arrival <= %d", r.watermark, w)
 		n, err := r.scalar(ctx, "SELECT count() FROM lead_updates WHERE "+where)
 		if err != nil {
 			return err
 		}
-		if done, err := r.chunkDone(ctx, c, "lead_updates"); err != nil {
-			return err
-		} else if !done {
-			if err := r.chunk(ctx, c, where); err != nil {
-				return err
-			}
+		if !done {
 			if err := r.st.Exec(ctx, fmt.Sprintf("INSERT INTO dead_letters%s SELECT * FROM dead_letters WHERE %s SETTINGS insert_deduplication_token = %s",
 				Suffix, where, quote(fmt.Sprintf("rebuild/%s/dead_letters/%d", r.res.ID, c)))); err != nil {
 				return fmt.Errorf("rebuild: copy dead letters: %w", err)
 			}
+			copied, err := r.scalar(ctx, "SELECT count() FROM dead_letters WHERE "+where)
+			if err != nil {
+				return err
+			}
+			d, _ := strconv.ParseInt(copied, 10, 64)
+			if err := r.chunk(ctx, c, where, map[string]int64{"dead_letters": d, arrivalTo: int64(w)}); err != nil {
+				return err
+			}
 		}
 		r.watermark = w
 		r.o.Logger.Info("rebuild caught up", "callbacks", n, "arrival", w)
-		if n2, _ := strconv.Atoi(n); n2 < r.o.ChunkRows/10 {
+		if k, _ := strconv.Atoi(n); !done && k < r.o.ChunkRows/10 {
 			return nil
 		}
 	}
@@ -576,7 +593,9 @@ func (r *run) record(ctx context.Context, c int, counts map[string]int64) error 
 	var vals []string
 	for _, k := range names {
 		vals = append(vals, fmt.Sprintf("(%s, %d, %s, %d, now64(3, 'UTC'))", quote(r.res.ID), c, quote(k), counts[k]))
-		r.res.Rows[k] += counts[k]
+		if _, ok := schema.Lookup(k); ok {
+			r.res.Rows[k] += counts[k]
+		}
 	}
 	q := "INSERT INTO rebuild_chunks (rebuild, chunk, table_name, rows, done_at) SETTINGS insert_deduplication_token = " +
 		quote(fmt.Sprintf("rebuild/%s/%d/chunks", r.res.ID, c)) + " VALUES " + strings.Join(vals, ", ")
