@@ -58,11 +58,11 @@ func runRebuild(ctx context.Context, cfg config, log *slog.Logger, args []string
 		return err
 	}
 	prog.finish()
-	what := "rebuilt"
 	if stateOnly {
-		what = "rebuilt the state tables"
+		fmt.Fprintf(stdout, "rebuilt the state tables (%s) from the callback tables\n", res.ID)
+		return nil
 	}
-	fmt.Fprintf(stdout, "%s (%s): %d callbacks re-flattened, %d carried over from the swap; rows per table: %v\n",
-		what, res.ID, res.Callbacks, res.CarriedOn, res.Rows)
+	fmt.Fprintf(stdout, "rebuilt (%s): %d callbacks re-flattened, %d carried over from the swap; rows per table: %v\n",
+		res.ID, res.Callbacks, res.CarriedOn, res.Rows)
 	return nil
 }
