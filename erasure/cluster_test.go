@@ -79,6 +79,15 @@ func TestForgetOnAClusterDeletesFromEveryShard(t *testing.T) {
 	if a, b := leadsOn(nodes[0]), leadsOn(nodes[1]); a != "78" || b != "77" {
 		t.Errorf("leads left by shard %q and %q, want 78 and 77", a, b)
 	}
+	// The scenario counts, aggregated per shard, are counted again on every shard without them.
+	if got := queryString(t, nodes[0], "SELECT scenario, sum(callbacks), sum(leads) FROM scenario_counts GROUP BY scenario"); got != "sales_booking_done\t2\t2" {
+		t.Errorf("scenario counts after Forget: %q, want leads 77 and 78 alone", got)
+	}
+	for i, n := range nodes {
+		if got := queryString(t, n, "SELECT count() FROM leads_state_local WHERE lead_id IN (1402361, 1500000)"); got != "0" {
+			t.Errorf("node %d: leads_state_local still holds %s rows of the forgotten leads", i+1, got)
+		}
+	}
 	if got := queryString(t, nodes[0], "SELECT count() FROM erasures"); got != "2" {
 		t.Errorf("the cluster's audit has %s rows, want 2", got)
 	}

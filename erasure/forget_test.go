@@ -49,6 +49,12 @@ func TestForgetRemovesALeadFromEveryTableDeadLetterAndTheLog(t *testing.T) {
 	if !logHolds(t, walDir, "History") {
 		t.Fatal("the log holds nothing to erase")
 	}
+	// The engine's state and the day's scenario counts, which aggregate all three leads, lose the
+	// two forgotten ones as well.
+	scenarios := "SELECT scenario, sum(callbacks), sum(leads) FROM scenario_counts GROUP BY scenario ORDER BY scenario"
+	if got := queryString(t, db, scenarios); got != "sales_booking_done\t3\t3" {
+		t.Fatalf("scenario counts before Forget: %q, want the three leads' callbacks", got)
+	}
 	f := &erasure.Forgetter{DB: db, Store: erasure.NewStore(filepath.Join(dir, "erasure")), WALDir: walDir, Decode: flatten.New().Flatten}
 	rep, err := f.Forget(context.Background(), erasure.Request{LeadID: 1402361, Phone: "+91 9999999988", By: "dpo@example", Reason: "ticket 42"})
 	if err != nil {
@@ -69,8 +75,19 @@ func TestForgetRemovesALeadFromEveryTableDeadLetterAndTheLog(t *testing.T) {
 			t.Errorf("%s still holds the lead: %s", tb.Name, got)
 		}
 	}
+	for _, st := range schema.StateTables() {
+		if _, ok := st.Source.ColumnIndex("lead_id"); !ok || st == schema.ScenarioCounts {
+			continue
+		}
+		if got := queryString(t, db, "SELECT countIf(lead_id IN (1402361, 1500000)), countIf(lead_id = 77) FROM "+st.Name); got != "0\t1" && !(got > "0\t1" && strings.HasPrefix(got, "0\t")) {
+			t.Errorf("state table %s: forgotten leads' rows, lead 77's rows = %s", st.Name, got)
+		}
+	}
 	if got := queryString(t, db, "SELECT lead_id FROM leads_current"); got != "77" {
 		t.Errorf("leads_current = %q, want only lead 77", got)
+	}
+	if got := queryString(t, db, scenarios); got != "sales_booking_done\t1\t1" {
+		t.Errorf("scenario counts after Forget: %q, want lead 77's callback alone", got)
 	}
 	if got := queryString(t, db, "SELECT body FROM dead_letters"); got != "[1,2]" {
 		t.Errorf("dead letters left: %q, want only the one that names nobody", got)

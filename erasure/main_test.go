@@ -30,14 +30,21 @@ func warehouse(t *testing.T) *clickhouse.Store {
 	return s
 }
 
-// sample is the CRM document's callback (flatten's test data) for lead id with phone.
+// sample is the CRM document's callback (flatten's test data) for lead id with phone, made a
+// booking (a status update to "Booking done") so that the scenario counts hold it.
 func sample(t *testing.T, lead, phone string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "flatten", "testdata", "seed_callback.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b = bytes.Replace(b, []byte(`"lead_id":1402361`), []byte(`"lead_id":`+lead), 1)
+	for _, r := range [][2]string{{`"lead_id":1402361`, `"lead_id":` + lead}, {`"action": "lead_update"`, `"action": "status_update"`},
+		{`"lead_status":"Final negotiation"`, `"lead_status":"Booking done"`}} {
+		if !bytes.Contains(b, []byte(r[0])) {
+			t.Fatalf("the sample callback has no %s", r[0])
+		}
+		b = bytes.Replace(b, []byte(r[0]), []byte(r[1]), 1)
+	}
 	return bytes.ReplaceAll(b, []byte(`"+919999999988"`), []byte(`"`+phone+`"`))
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -109,58 +110,180 @@ func DeleteFromCluster(ctx context.Context, db DB, shards Shards, leadIDs []uint
 
 func deleteRows(ctx context.Context, db DB, shards Shards, leadIDs []uint64, national string) (Removed, error) {
 	removed := Removed{}
+	// The scenario counts aggregate every lead of a day into one row: the days the leads' callbacks
+	// fall on are counted again without them, once their callbacks are gone.
+	days, err := scenarioDays(ctx, db, leadIDs)
+	if err != nil {
+		return removed, err
+	}
 	for _, t := range schema.Tables() {
 		if t == schema.Erasures {
 			continue
 		}
-		cond := deleteCondition(t, leadIDs, national)
-		if cond == "" {
-			continue
-		}
-		var buf bytes.Buffer
-		if err := db.Query(ctx, "SELECT count() FROM "+t.Name+" WHERE "+cond+readSettings, &buf); err != nil {
-			return removed, fmt.Errorf("count the rows to erase in %s: %w", t.Name, err)
-		}
-		n, err := strconv.ParseUint(strings.TrimSpace(buf.String()), 10, 64)
+		n, err := deleteFrom(ctx, db, shards, t.Name, deleteCondition(t.Columns, leadIDs, national))
 		if err != nil {
-			return removed, fmt.Errorf("count the rows to erase in %s: %q: %w", t.Name, buf.String(), err)
+			return removed, err
 		}
-		if n == 0 {
+		if n > 0 {
+			removed[t.Name] = n
+		}
+	}
+	// The state tables are derived from the tables above; they are emptied of the leads too but
+	// not reported, as the rows a person is told about are their callbacks' rows.
+	for _, s := range schema.StateTables() {
+		if s == schema.ScenarioCounts {
 			continue
 		}
-		if len(shards.Nodes) == 0 {
-			if err := db.Exec(ctx, "ALTER TABLE "+t.Name+" DELETE WHERE "+cond+deleteSettings); err != nil {
-				return removed, fmt.Errorf("erase from %s: %w", t.Name, err)
-			}
+		if _, err := deleteFrom(ctx, db, shards, s.Name, deleteCondition(s.Columns, leadIDs, "")); err != nil {
+			return removed, err
 		}
-		nodes, on := shards.Nodes, ""
-		if shards.OnCluster != "" {
-			nodes, on = nodes[:1], " ON CLUSTER `"+strings.ReplaceAll(shards.OnCluster, "`", "``")+"`"
-		}
-		for i, node := range nodes {
-			if err := node.Exec(ctx, "ALTER TABLE "+t.Name+shards.Suffix+on+" DELETE WHERE "+cond+deleteSettings); err != nil {
-				return removed, fmt.Errorf("erase from %s on node %d of %d: %w", t.Name, i+1, len(nodes), err)
-			}
-		}
-		removed[t.Name] = n
+	}
+	if err := recountScenarios(ctx, shards.all(db), days); err != nil {
+		return removed, err
 	}
 	return removed, nil
 }
 
+// target is where a deletion runs: a database and the suffix of its tables' names, and an ON
+// CLUSTER clause.
+type target struct {
+	db             DB
+	suffix, clause string
+}
+
+// targets are where deletions run: db itself on one server; every node's local tables on a
+// cluster, or the first node's with ON CLUSTER.
+func (s Shards) targets(db DB) []target {
+	if len(s.Nodes) == 0 {
+		return []target{{db: db}}
+	}
+	if s.OnCluster != "" {
+		return []target{{s.Nodes[0], s.Suffix, " ON CLUSTER `" + strings.ReplaceAll(s.OnCluster, "`", "``") + "`"}}
+	}
+	var out []target
+	for _, n := range s.Nodes {
+		out = append(out, target{db: n, suffix: s.Suffix})
+	}
+	return out
+}
+
+// all are the targets of every node (without ON CLUSTER), for the statements no DDL worker passes on.
+func (s Shards) all(db DB) []target {
+	return Shards{Nodes: s.Nodes, Suffix: s.Suffix}.targets(db)
+}
+
+// deleteFrom counts the rows of table matching cond (through db, which reads a whole cluster) and
+// deletes them where shards says; "" deletes nothing.
+func deleteFrom(ctx context.Context, db DB, shards Shards, table, cond string) (uint64, error) {
+	if cond == "" {
+		return 0, nil
+	}
+	n, err := count(ctx, db, "SELECT count() FROM "+table+" WHERE "+cond+readSettings)
+	if err != nil || n == 0 {
+		return 0, wrap(err, "count the rows to erase in "+table)
+	}
+	ts := shards.targets(db)
+	for i, t := range ts {
+		if err := t.db.Exec(ctx, "ALTER TABLE "+table+t.suffix+t.clause+" DELETE WHERE "+cond+deleteSettings); err != nil {
+			if len(ts) == 1 {
+				return 0, fmt.Errorf("erase from %s: %w", table, err)
+			}
+			return 0, fmt.Errorf("erase from %s on node %d of %d: %w", table, i+1, len(ts), err)
+		}
+	}
+	return n, nil
+}
+
+// scenarioDaySQL is the day a callback is counted on in scenario_counts_state (migration 0005).
+const scenarioDaySQL = "toDate(crm_updated_at, 'Asia/Kolkata')"
+
+// scenarioDays are the days of scenario_counts_state the leads' callbacks are counted on.
+func scenarioDays(ctx context.Context, db DB, leadIDs []uint64) ([]string, error) {
+	if len(leadIDs) == 0 {
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	q := "SELECT DISTINCT " + scenarioDaySQL + " AS d FROM " + schema.LeadUpdates.Name + " WHERE lead_id IN (" + idList(leadIDs) + ") ORDER BY d" + readSettings
+	if err := db.Query(ctx, q, &buf); err != nil {
+		return nil, fmt.Errorf("find the scenario days of the leads to erase: %w", err)
+	}
+	return strings.Fields(buf.String()), nil
+}
+
+// recountScenarios counts days again in scenario_counts_state: their rows are deleted and
+// computed anew by the materialized view's own query over those days' callbacks. A callback
+// stored meanwhile is counted by the view and by the recount, which is harmless: the counts are
+// of distinct callbacks and leads.
+func recountScenarios(ctx context.Context, ts []target, days []string) error {
+	if len(days) == 0 {
+		return nil
+	}
+	in := "'" + strings.Join(days, "', '") + "'"
+	state, mv := schema.ScenarioCounts.Name, schema.ScenarioCounts.View()
+	for i, t := range ts {
+		where := fmt.Sprintf("node %d of %d", i+1, len(ts))
+		var buf bytes.Buffer
+		q := "SELECT currentDatabase(), as_select FROM system.tables WHERE database = currentDatabase() AND name = " + quote(mv+t.suffix) + " FORMAT TabSeparatedRaw"
+		if err := t.db.Query(ctx, q, &buf); err != nil {
+			return fmt.Errorf("recount the scenarios on %s: read %s: %w", where, mv, err)
+		}
+		dbName, sel, ok := strings.Cut(strings.TrimSuffix(buf.String(), "\n"), "\t")
+		src := regexp.MustCompile(`\b` + regexp.QuoteMeta(dbName+"."+schema.LeadUpdates.Name+t.suffix) + `\b`)
+		if !ok || !src.MatchString(sel) {
+			return fmt.Errorf("recount the scenarios on %s: %s does not read %s: migrate first", where, mv, schema.LeadUpdates.Name+t.suffix)
+		}
+		sel = src.ReplaceAllLiteralString(sel, "(SELECT * FROM "+dbName+"."+schema.LeadUpdates.Name+t.suffix+" WHERE "+scenarioDaySQL+" IN ("+in+"))")
+		if err := t.db.Exec(ctx, "ALTER TABLE "+state+t.suffix+" DELETE WHERE day_ist IN ("+in+")"+deleteSettings); err != nil {
+			return fmt.Errorf("recount the scenarios on %s: delete the days: %w", where, err)
+		}
+		if err := t.db.Exec(ctx, "INSERT INTO "+state+t.suffix+" "+sel+readSettings); err != nil {
+			return fmt.Errorf("recount the scenarios on %s: %w", where, err)
+		}
+	}
+	return nil
+}
+
+func count(ctx context.Context, db DB, q string) (uint64, error) {
+	var buf bytes.Buffer
+	if err := db.Query(ctx, q, &buf); err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(buf.String()), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q: %w", buf.String(), err)
+	}
+	return n, nil
+}
+
+func wrap(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func idList(ids []uint64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatUint(id, 10)
+	}
+	return strings.Join(s, ", ")
+}
+
 // deleteCondition is the WHERE condition of t's rows to erase, or "" when t holds none of them.
-func deleteCondition(t *schema.Table, leadIDs []uint64, national string) string {
+func deleteCondition(columns []schema.Column, leadIDs []uint64, national string) string {
 	var ors []string
 	var ids []string
 	for _, id := range leadIDs {
 		ids = append(ids, strconv.FormatUint(id, 10))
 	}
-	for _, c := range t.Columns {
+	for _, c := range columns {
 		lead := c.Name == "lead_id" || strings.HasSuffix(c.Name, "_lead_id")
 		if lead && (c.Type == "UInt64" || c.Type == "Nullable(UInt64)") && len(ids) > 0 {
 			ors = append(ors, c.Name+" IN ("+strings.Join(ids, ", ")+")")
 		}
 	}
-	if len(ors) == 0 && slices.ContainsFunc(t.Columns, func(c schema.Column) bool { return c.Name == "body" && c.Type == "String" }) {
+	if len(ors) == 0 && slices.ContainsFunc(columns, func(c schema.Column) bool { return c.Name == "body" && c.Type == "String" }) {
 		if len(ids) > 0 {
 			ors = append(ors, `match(body, '"lead_id"\\s*:\\s*"?\\s*(`+strings.Join(ids, "|")+`)([^0-9]|$)')`)
 		}
@@ -185,13 +308,14 @@ func phonePattern(national string) string {
 	return b.String()
 }
 
-// Audit records each lead of one erasure request in the erasures table.
+// Audit records each lead of one erasure request in the erasures table. On a cluster the audit is
+// stored on its shards before Audit returns, not queued for a background send.
 func Audit(ctx context.Context, db DB, rows []schema.Erasure) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	var b strings.Builder
-	b.WriteString("INSERT INTO " + schema.Erasures.Name + " (" + schema.Erasures.ColumnNames() + ")" + readSettings + " VALUES ")
+	b.WriteString("INSERT INTO " + schema.Erasures.Name + " (" + schema.Erasures.ColumnNames() + ")" + readSettings + ", distributed_foreground_insert = 1 VALUES ")
 	for i, r := range rows {
 		if i > 0 {
 			b.WriteString(", ")

@@ -284,6 +284,49 @@ func (f *Flattener) derive(out *schema.Rows) {
 	slices.Sort(l.UnknownKeys)
 	l.UnknownKeys = slices.Compact(l.UnknownKeys)
 	l.Raw = f.d.alias(0, uint32(len(f.d.b)))
+	crm := CRMUpdatedAt(out)
+	out.EachMeta(func(m *schema.Meta) { m.CRMUpdatedAt = crm })
+}
+
+// CRMUpdatedAt is the newest time a callback's document carries about the lead: its
+// status_changes moves, its events' created and updated times, its notes' (event notes too)
+// created and updated times, its calls' inserted, updated and end times, its dispositions'
+// created times, and the lead's claimed_at and created_at. The CRM promises no order of
+// delivery and re-sends failed deliveries later, so the time leadhouse received a callback
+// says nothing about which of a lead's callbacks is newer; the document's own times do: a
+// change the CRM made stamps the entity it changed (a move, a call, a note, an updated event).
+// Times the document schedules rather than records (an event's start and end, booking
+// documents' times) are left out, and so is a lead's latest_* summary, which repeats entities
+// above. It is 0 (the Unix epoch) when the document carries none of these times.
+func CRMUpdatedAt(r *schema.Rows) schema.Millis {
+	var m schema.Millis
+	newer := func(t schema.Opt[schema.Millis]) {
+		if t.Valid && t.V > m {
+			m = t.V
+		}
+	}
+	newer(r.Lead.CreatedAt)
+	newer(r.Lead.ClaimedAt)
+	for i := range r.Transitions {
+		newer(schema.Some(r.Transitions[i].MovedAt))
+	}
+	for i := range r.Events {
+		newer(r.Events[i].EventCreatedAt)
+		newer(r.Events[i].EventUpdatedAt)
+	}
+	for i := range r.Notes {
+		newer(r.Notes[i].CreatedAt)
+		newer(r.Notes[i].UpdatedAt)
+	}
+	for i := range r.Calls {
+		newer(r.Calls[i].InsertedAt)
+		newer(r.Calls[i].UpdatedAt)
+		newer(r.Calls[i].EndTime)
+	}
+	for i := range r.Dispositions {
+		newer(r.Dispositions[i].CreatedAt)
+	}
+	return m
 }
 
 // position is an element's index, saturated at the column's limit.

@@ -180,6 +180,8 @@ func TestEveryRowCarriesMeta(t *testing.T) {
 		CallbackID:     flatten.CallbackID(body),
 		ReceivedAt:     schema.MillisOf(receivedAt),
 		MappingVersion: schema.MappingVersion,
+		// The variant's newest time is an event's event_updated_at, 2019-05-20 12:29:51 UTC.
+		CRMUpdatedAt: schema.Millis(1558355391000),
 	}
 	metas := []schema.Meta{rows.Lead.Meta}
 	for _, r := range rows.Events {
@@ -243,5 +245,61 @@ func TestSteadyStateAllocations(t *testing.T) {
 	t.Logf("%.0f allocations per callback", allocs)
 	if allocs > 60 {
 		t.Errorf("%.0f allocations per callback, budget 60", allocs)
+	}
+}
+
+// TestCRMUpdatedAtIsTheNewestTimeTheDocumentRecords checks each time that counts, and that the
+// times a document schedules rather than records do not, on bodies carrying one time each next
+// to an older created_at.
+func TestCRMUpdatedAtIsTheNewestTimeTheDocumentRecords(t *testing.T) {
+	const older, newer = 1558080407, 1558355391 // 2019-05-17 08:06:47 and 2019-05-20 12:29:51 UTC
+	tests := []struct {
+		name string
+		body string // JSON members after lead_id and created_at
+		want int64  // epoch second
+	}{
+		{"created_at alone", ``, older},
+		{"claimed_at", `"claimed_at": 1558355391`, newer},
+		{"a status_changes move", `"status_changes": {"moved_to_new": 1558080407, "moved_to_claimed": 1558355391}`, newer},
+		{"an event's event_updated_at", `"event_details": [{"event_id": 1, "event_created_at": 1558080407, "event_updated_at": 1558355391}]`, newer},
+		{"an event's event_created_at", `"event_details": [{"event_id": 1, "event_created_at": 1558355391}]`, newer},
+		{"a note's updated_at", `"notes": [{"note_id": 1, "created_at": 1558080407, "updated_at": 1558355391}]`, newer},
+		{"an event's note", `"event_details": [{"event_id": 1, "notes": [{"note_id": 2, "created_at": 1558355391}]}]`, newer},
+		{"a call's updated_at", `"calls": [{"id": 1, "inserted_at": 1558080407, "updated_at": 1558355391}]`, newer},
+		{"a call's end_time", `"calls": [{"id": 1, "end_time": 1558355391}]`, newer},
+		{"a call's inserted_at, as ISO text", `"calls": [{"id": 1, "inserted_at": "2019-05-20T12:29:51Z"}]`, newer},
+		{"a disposition's created_at", `"dispositions": [{"id": 1, "created_at": 1558355391}]`, newer},
+		{"an event's start time is a schedule", `"event_details": [{"event_id": 1, "start_time": 1558355391, "end_time": 1558355391}]`, older},
+		{"latest_event_details repeats event_details", `"latest_event_details": {"event_id": 1, "start_time": 1558355391}`, older},
+		{"a booking document's times", `"booking_docs": [{"id": 1, "created_at": 1558355391, "updated_at": 1558355391}]`, older},
+		{"a null time", `"claimed_at": null`, older},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `{"lead_id": 7, "created_at": 1558080407`
+			if tt.body != "" {
+				body += ", " + tt.body
+			}
+			rows, err := flatten.Flatten([]byte(body+"}"), receivedAt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := schema.Millis(tt.want * 1000)
+			if got := rows.Lead.CRMUpdatedAt; got != want {
+				t.Errorf("crm_updated_at %s, want %s", got.Time(), want.Time())
+			}
+			rows.EachMeta(func(m *schema.Meta) {
+				if m.CRMUpdatedAt != want {
+					t.Errorf("a row of the callback has crm_updated_at %s, want the callback's %s", m.CRMUpdatedAt.Time(), want.Time())
+				}
+			})
+		})
+	}
+	rows, err := flatten.Flatten([]byte(`{"lead_id": 7}`), receivedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows.Lead.CRMUpdatedAt != 0 {
+		t.Errorf("a document without times has crm_updated_at %d, want 0", rows.Lead.CRMUpdatedAt)
 	}
 }

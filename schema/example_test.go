@@ -23,7 +23,7 @@ func ExampleAppend() {
 	rec := b.NewRecordBatch()
 	defer rec.Release()
 	fmt.Println(rec.NumRows(), "row,", rec.NumCols(), "columns; first:", rec.ColumnName(0))
-	// Output: 1 row, 15 columns; first: lead_id
+	// Output: 1 row, 17 columns; first: lead_id
 }
 
 // Values shows a row the way tools print it: absent values are nil.

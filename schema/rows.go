@@ -16,7 +16,9 @@ package schema
 // that a later change of mapping can rebuild the tables from the kept raw bodies and analysts can
 // tell which rows came from which rules. Raise it with any change to the rows a body becomes:
 // views rely on one body under one version always giving the same rows (sql migration 0003).
-const MappingVersion = 1
+//
+// Version 2 adds crm_updated_at to every row.
+const MappingVersion = 2
 
 // Meta are the columns every callback-derived row carries.
 type Meta struct {
@@ -24,6 +26,15 @@ type Meta struct {
 	CallbackID     string `ch:"callback_id" type:"String"`
 	ReceivedAt     Millis `ch:"received_at" type:"DateTime64(3, 'UTC')" codec:"Delta(8), ZSTD(1)"`
 	MappingVersion uint16 `ch:"mapping_version" type:"UInt16"`
+	// CRMUpdatedAt is the newest time the callback's document itself carries (see
+	// flatten.CRMUpdatedAt): the CRM's own clock, which orders a lead's callbacks however late
+	// they are delivered. The same on every row of a callback; the Unix epoch when the document
+	// carries no time at all.
+	CRMUpdatedAt Millis `ch:"crm_updated_at" type:"DateTime64(3, 'UTC')"`
+	// Arrival is the callback's position in the write-ahead log (wal.Position.Uint64): a total
+	// order of arrival that breaks ties of CRMUpdatedAt, set by the pipeline; 0 for rows that
+	// did not come through a log. Every delivery of a callback has its own.
+	Arrival uint64 `ch:"arrival" type:"UInt64"`
 }
 
 // Agent is the CRM's `agent_details` object, flattened into agent_* columns.
@@ -221,6 +232,35 @@ type DeadLetter struct {
 	Error      string `ch:"error" type:"String"`
 	BodySize   uint32 `ch:"body_size" type:"UInt32"`
 	Body       string `ch:"body" type:"String" codec:"ZSTD(6)"`
+	// Arrival is the body's position in the write-ahead log, as Meta.Arrival.
+	Arrival uint64 `ch:"arrival" type:"UInt64"`
+}
+
+// DeadLetterReplay records what `leadhouse dead-letters replay` made of one dead letter: the mark
+// that it was re-submitted.
+type DeadLetterReplay struct {
+	// DeadLetterID identifies the dead letter: cityHash64(received_at, remote_addr, body), the
+	// same for the copies a crash may have stored of it.
+	DeadLetterID uint64 `ch:"dead_letter_id" type:"UInt64"`
+	ReplayedAt   Millis `ch:"replayed_at" type:"DateTime64(3, 'UTC')"`
+	// Outcome is "stored" (its rows were stored), "duplicate" (they were stored before, by an
+	// earlier replay) or "dead_letter" (it still fails, Reason and Error saying why).
+	Outcome    string `ch:"outcome" type:"LowCardinality(String)"`
+	Reason     string `ch:"reason" type:"LowCardinality(String)"`
+	Error      string `ch:"error" type:"String"`
+	CallbackID string `ch:"callback_id" type:"String"`
+}
+
+// RebuildChunk records one chunk of lead ids that `leadhouse rebuild` re-flattened into a table,
+// so that a rebuild resumed after a crash skips it and the final check knows how many rows the
+// table must hold.
+type RebuildChunk struct {
+	// Rebuild names the rebuild (its start time); Chunk is the lead_id bucket.
+	Rebuild   string `ch:"rebuild" type:"String"`
+	Chunk     uint32 `ch:"chunk" type:"UInt32"`
+	TableName string `ch:"table_name" type:"LowCardinality(String)"`
+	Rows      uint64 `ch:"rows" type:"UInt64"`
+	DoneAt    Millis `ch:"done_at" type:"DateTime64(3, 'UTC')"`
 }
 
 // PIIKey is the installation's secret key of the hashes that stand in for phone numbers and
@@ -275,6 +315,32 @@ func (r *Rows) Reset() {
 	r.Transitions = r.Transitions[:0]
 	r.BookingDocs = r.BookingDocs[:0]
 }
+
+// EachMeta calls fn with the Meta of every row of r, the lead's first.
+func (r *Rows) EachMeta(fn func(*Meta)) {
+	fn(&r.Lead.Meta)
+	for i := range r.Events {
+		fn(&r.Events[i].Meta)
+	}
+	for i := range r.Notes {
+		fn(&r.Notes[i].Meta)
+	}
+	for i := range r.Calls {
+		fn(&r.Calls[i].Meta)
+	}
+	for i := range r.Dispositions {
+		fn(&r.Dispositions[i].Meta)
+	}
+	for i := range r.Transitions {
+		fn(&r.Transitions[i].Meta)
+	}
+	for i := range r.BookingDocs {
+		fn(&r.BookingDocs[i].Meta)
+	}
+}
+
+// SetArrival stamps every row of r with the arrival order a (Meta.Arrival).
+func (r *Rows) SetArrival(a uint64) { r.EachMeta(func(m *Meta) { m.Arrival = a }) }
 
 // Count is the number of rows across all tables.
 func (r *Rows) Count() int {

@@ -83,6 +83,8 @@ var (
 	Migrations   = newTable[Migration]("schema_migrations", "MergeTree", "version", "", oneRow)
 	PIIKeys      = newTable[PIIKey]("pii_key", "MergeTree", "", "", oneRow)
 	Erasures     = newTable[Erasure]("erasures", "MergeTree", "erased_at", "", oneRow)
+	Replays      = newTable[DeadLetterReplay]("dead_letter_replays", "MergeTree", "dead_letter_id, replayed_at", "", oneRow)
+	Rebuilds     = newTable[RebuildChunk]("rebuild_chunks", "MergeTree", "rebuild, chunk, table_name", "", oneRow)
 )
 
 // Migration is one applied migration file, recorded in schema_migrations.
@@ -95,7 +97,15 @@ type Migration struct {
 
 // Tables returns every table leadhouse owns.
 func Tables() []*Table {
-	return []*Table{LeadUpdates, Events, Notes, Calls, Dispositions, Transitions, BookingDocs, DeadLetters, Migrations, PIIKeys, Erasures}
+	return []*Table{LeadUpdates, Events, Notes, Calls, Dispositions, Transitions, BookingDocs, DeadLetters, Migrations, PIIKeys, Erasures, Replays, Rebuilds}
+}
+
+// Renamed returns a table of t's shape under another name: the same columns and Arrow layout,
+// for writing to a copy of t (a rebuild's new tables).
+func (t *Table) Renamed(name string) *Table {
+	c := *t
+	c.Name = name
+	return &c
 }
 
 // RowTables returns the tables a callback's rows go to.

@@ -255,8 +255,9 @@ func TestEncodingsFollowTheColumns(t *testing.T) {
 			c := tb.Columns[i]
 			_, dict := f.Type.(*arrow.DictionaryType)
 			_, runs := f.Type.(*arrow.RunEndEncodedType)
-			meta := c.Name == "lead_id" || c.Name == "callback_id" || c.Name == "received_at" || c.Name == "mapping_version"
-			several := tb != LeadUpdates && tb != DeadLetters && tb != Migrations && tb != PIIKeys && tb != Erasures
+			meta := c.Name == "lead_id" || c.Name == "callback_id" || c.Name == "received_at" || c.Name == "mapping_version" ||
+				c.Name == "crm_updated_at" || c.Name == "arrival"
+			several := tb != LeadUpdates && tb != DeadLetters && tb != Migrations && tb != PIIKeys && tb != Erasures && tb != Replays && tb != Rebuilds
 			tagged := map[string]string{
 				"agent_name": "dict", "agent_phone": "dict", "agent_email": "dict",
 				"status_before_cc": "runs", "status_before_cc_raw": "runs",

@@ -457,6 +457,8 @@ func recordBytes(rec arrow.RecordBatch) int {
 // as it writes the rows, which keeps batch memory to the flattened values.
 func (g *generation) addRows(pos wal.Position, h uint64, rows *schema.Rows, body []byte, now time.Time) {
 	g.track(pos, now)
+	// The log's position is the callback's arrival order, which breaks ties of its CRM time.
+	rows.SetArrival(pos.Uint64())
 	lead, ref := &rows.Lead, wal.Position{}
 	raw := lead.Raw
 	if pos.Segment != 0 && len(body) == len(raw) && (len(raw) == 0 || raw == unsafe.String(&body[0], len(body))) {

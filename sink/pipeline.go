@@ -302,8 +302,9 @@ func (p *Pipeline) Start(ctx context.Context) error {
 
 // Submit makes a callback durable in the write-ahead log and batches its rows (or, when dec
 // refuses it, a dead letter keeping its body). When Submit returns nil the callback is
-// acknowledged: it will reach the store even if the process crashes. Submit keeps no reference
-// to in.Body or dec.Rows after it returns. Errors match ErrBacklogFull, ErrUnavailable or
+// acknowledged: it will reach the store even if the process crashes. Submit stamps dec.Rows
+// with the callback's arrival order (its log position) and keeps no reference to in.Body or
+// dec.Rows after it returns. Errors match ErrBacklogFull, ErrUnavailable or
 // ErrClosed, or are ctx's.
 func (p *Pipeline) Submit(ctx context.Context, in Input, dec Decoded) (Ack, error) {
 	p.gate.RLock()
@@ -467,6 +468,7 @@ func (p *Pipeline) addDeadLetterLocked(g *generation, pos wal.Position, h uint64
 		RemoteAddr: remote,
 		Reason:     reason,
 		BodySize:   uint32(len(body)),
+		Arrival:    pos.Uint64(),
 		// The builder copies the string, so it may alias body for the call.
 		Body: unsafe.String(unsafe.SliceData(body), len(body)),
 	}

@@ -245,7 +245,22 @@ type delivery struct {
 
 // deliver flattens the bodies and inserts their rows as the sink would: one insert per table for
 // the whole set, with a deduplication token unique to the set. It returns the callback ids.
+// Each delivery's arrival order follows its time, then its place in ds (arrivalOf), as a log
+// would number deliveries made at those times.
 func deliver(t *testing.T, s *clickhouse.Store, ds ...delivery) []string {
+	t.Helper()
+	as := make([]uint64, len(ds))
+	for i, d := range ds {
+		as[i] = arrivalOf(d.at, i)
+	}
+	return deliverArrived(t, s, ds, as)
+}
+
+// arrivalOf is the arrival order deliver gives the i-th delivery of a call, made at at.
+func arrivalOf(at time.Time, i int) uint64 { return uint64(at.UnixMilli())<<10 | uint64(i) }
+
+// deliverArrived is deliver with the arrival order of each delivery given.
+func deliverArrived(t *testing.T, s *clickhouse.Store, ds []delivery, arrivals []uint64) []string {
 	t.Helper()
 	var all schema.Rows
 	var leads []schema.LeadUpdate
@@ -256,8 +271,9 @@ func deliver(t *testing.T, s *clickhouse.Store, ds ...delivery) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
+		rows.SetArrival(arrivals[i])
 		ids[i] = rows.Lead.CallbackID
-		token += fmt.Sprintf("%s@%d,", ids[i], d.at.UnixMilli())
+		token += fmt.Sprintf("%s@%d/%d,", ids[i], d.at.UnixMilli(), arrivals[i])
 		leads = append(leads, rows.Lead)
 		all.Events = append(all.Events, rows.Events...)
 		all.Notes = append(all.Notes, rows.Notes...)

@@ -28,7 +28,12 @@ func TestEmbeddedMigrationsAreWellFormed(t *testing.T) {
 	}
 	// Statements are re-run when a file fails halfway (ClickHouse has no transactional DDL), so
 	// each must be idempotent.
-	idempotent := []string{"CREATE TABLE IF NOT EXISTS ", "CREATE OR REPLACE VIEW ", "ALTER TABLE "}
+	idempotent := []string{"CREATE TABLE IF NOT EXISTS ", "CREATE OR REPLACE VIEW ", "ALTER TABLE ", "CREATE MATERIALIZED VIEW IF NOT EXISTS "}
+	// Filling a state table is idempotent too: its columns are argMax, min, minMap and uniqExact
+	// states, which a row inserted twice leaves as they were.
+	for _, st := range schema.StateTables() {
+		idempotent = append(idempotent, "INSERT INTO "+st.Name+"\n")
+	}
 	for i, f := range files {
 		// Versions may leave gaps, reserved for work on other branches.
 		if i > 0 && f.Version <= files[i-1].Version {
@@ -143,9 +148,35 @@ func TestTablesMatchSchema(t *testing.T) {
 			}
 		})
 	}
+	for _, st := range schema.StateTables() {
+		t.Run(st.Name, func(t *testing.T) {
+			var want strings.Builder
+			for _, c := range st.Columns {
+				want.WriteString(c.Name + "\t" + c.Type + "\n")
+			}
+			var got strings.Builder
+			for _, r := range query(t, s, "DESCRIBE TABLE "+st.Name) {
+				got.WriteString(r[0] + "\t" + r[1] + "\n")
+			}
+			if got.String() != want.String() {
+				t.Errorf("DESCRIBE TABLE %s:\n%s\nschema says:\n%s", st.Name, got.String(), want.String())
+			}
+			eng := query(t, s, "SELECT engine, sorting_key FROM system.tables WHERE database = currentDatabase() AND name = '"+st.Name+"'")
+			if len(eng) != 1 || strings.Join(eng[0], "|") != st.Engine+"|"+st.SortingKey {
+				t.Errorf("engine, sorting key = %q, schema says %s, %s", eng, st.Engine, st.SortingKey)
+			}
+			views := query(t, s, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = '"+st.View()+"' AND engine = 'MaterializedView'")
+			if views[0][0] != "1" {
+				t.Errorf("no materialized view %s fills %s", st.View(), st.Name)
+			}
+		})
+	}
 	var want []string
 	for _, tb := range schema.Tables() {
 		want = append(want, tb.Name)
+	}
+	for _, st := range schema.StateTables() {
+		want = append(want, st.Name)
 	}
 	got := query(t, s, "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine NOT LIKE '%View' ORDER BY name")
 	if len(got) != len(want) {

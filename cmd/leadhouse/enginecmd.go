@@ -17,12 +17,12 @@ import (
 func runEngine(ctx context.Context, cfg config, log *slog.Logger, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("engine", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	configPath := fs.String("config", "", "run as the engine process of this configuration file (used by serve)")
+	engineFlags(fs)
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return fmt.Errorf("%w: engine takes no arguments (configure it with LEADHOUSE_* variables)", errUsage)
 	}
-	if *configPath != "" {
-		return engine.ServeChild(*configPath, true)
+	if configPath := fs.Lookup("config").Value.String(); configPath != "" {
+		return engine.ServeChild(configPath, true)
 	}
 	if st, _, ok := engine.Running(ctx, cfg.DataDir); ok {
 		return fmt.Errorf("an engine already serves %s (process %d, %s)", cfg.DataDir, st.PID, st.HTTP)

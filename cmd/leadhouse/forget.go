@@ -18,16 +18,31 @@ import (
 	lhsql "github.com/leadhouse/leadhouse/sql"
 )
 
+// forgetArgs are forget's flags.
+type forgetArgs struct {
+	leadID     *uint64
+	phone      *string
+	by, reason *string
+	wait       *time.Duration
+}
+
+func forgetFlags(fs *flag.FlagSet) forgetArgs {
+	return forgetArgs{
+		leadID: fs.Uint64("lead-id", 0, "the CRM lead id of the person"),
+		phone:  fs.String("phone", "", "the person's phone number: their other leads and the dead letters holding it go too"),
+		by:     fs.String("by", requester(), "who asks, for the audit"),
+		reason: fs.String("reason", "", "a reference for the audit, such as a ticket number (no personal data)"),
+		wait:   fs.Duration("wait", 2*time.Minute, "how long a running serve may take to apply the request"),
+	}
+}
+
 // runForget removes a person's data from everywhere leadhouse keeps it, with a serve running on
 // the data directory or not (package erasure), and prints what it removed.
 func runForget(ctx context.Context, cfg config, log *slog.Logger, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("forget", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	leadID := fs.Uint64("lead-id", 0, "the CRM lead id of the person")
-	phone := fs.String("phone", "", "the person's phone number: their other leads and the dead letters holding it go too")
-	by := fs.String("by", requester(), "who asks, for the audit")
-	reason := fs.String("reason", "", "a reference for the audit, such as a ticket number (no personal data)")
-	wait := fs.Duration("wait", 2*time.Minute, "how long a running serve may take to apply the request")
+	a := forgetFlags(fs)
+	leadID, phone, by, reason, wait := a.leadID, a.phone, a.by, a.reason, a.wait
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return fmt.Errorf("%w: forget takes -lead-id N and/or -phone P, and -by, -reason, -wait", errUsage)
 	}

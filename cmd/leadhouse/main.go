@@ -1,20 +1,7 @@
 // Command leadhouse receives a real-estate CRM's lead callbacks and keeps them in ClickHouse.
 //
-// Usage:
-//
-//	leadhouse serve                  receive callbacks on LEADHOUSE_LISTEN
-//	leadhouse migrate                create or update tables and views, then exit
-//	leadhouse engine                 run the embedded engine as a ClickHouse server until stopped
-//	leadhouse query [-time N] "SQL"  print a query's result as TabSeparated (-time: N timed runs)
-//	leadhouse report funnel [flags]  print the sales funnel as a text bar chart (report -h)
-//	leadhouse flatten [FILE|-]       print the rows a callback becomes, one JSON object per row
-//	leadhouse gen [flags]            write generated callbacks as NDJSON (benchmarks)
-//	leadhouse loadgen [flags]        drive HTTP load at a running leadhouse (benchmarks)
-//	leadhouse replay FILE            load an NDJSON file of callbacks straight into the store
-//	leadhouse forget -lead-id N [-phone P]  remove a person's data everywhere leadhouse keeps it
-//	leadhouse ceiling                serve a do-nothing handler (the benchmark's ceiling)
-//	leadhouse healthcheck            exit 0 when the local server is ready (container health checks)
-//	leadhouse version                print the version
+// Usage: leadhouse <command> [arguments]; `leadhouse help` lists the commands and `leadhouse help
+// COMMAND` (or `leadhouse COMMAND -h`) prints one's usage (commands.go).
 //
 // Configuration comes from LEADHOUSE_* environment variables; see the README.
 package main
@@ -49,7 +36,11 @@ func main() {
 		if msg := strings.TrimPrefix(err.Error(), errUsage.Error()); msg != "" {
 			fmt.Fprintln(os.Stderr, "leadhouse"+msg)
 		}
-		fmt.Fprint(os.Stderr, usage)
+		if c, ok := commandOf(os.Args[1:]); ok {
+			writeUsage(os.Stderr, c)
+		} else {
+			fmt.Fprint(os.Stderr, usageText())
+		}
 		os.Exit(2)
 	default:
 		fmt.Fprintln(os.Stderr, "leadhouse:", err)
@@ -57,27 +48,13 @@ func main() {
 	}
 }
 
-const usage = `usage: leadhouse <command> [arguments]
-
-commands:
-  serve              receive callbacks on LEADHOUSE_LISTEN (default :8080)
-  migrate            create or update tables and views, then exit
-  engine             run the embedded engine as a ClickHouse server until stopped (serve runs one itself)
-  query [-time N] "SQL"  print a query's result as TabSeparated (-time N: timed runs)
-  report funnel [--project P] [--since T]
-                     print the sales funnel as a text bar chart (report -h for more)
-  flatten [FILE|-]   print the rows a callback becomes, one JSON object per row
-  gen [flags]        write generated callbacks as NDJSON
-  loadgen [flags]    drive HTTP load at a running leadhouse
-  replay FILE        load an NDJSON file of callbacks straight into the store
-  forget -lead-id N [-phone P] [-by WHO] [-reason REF]
-                     remove a person's data everywhere leadhouse keeps it, and audit it
-  ceiling            serve a do-nothing handler on LEADHOUSE_LISTEN (benchmark ceiling)
-  healthcheck        exit 0 when the local server answers /readyz with 200
-  version            print the version
-
-Configuration is read from LEADHOUSE_* environment variables (see README.md).
-`
+// commandOf is the command args name, if it is one.
+func commandOf(args []string) (command, bool) {
+	if len(args) == 0 {
+		return command{}, false
+	}
+	return lookupCommand(args[0])
+}
 
 func run(ctx context.Context, args []string, environ map[string]string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -85,6 +62,25 @@ func run(ctx context.Context, args []string, environ map[string]string, stdin io
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
+	case "-h", "-help", "--help":
+		return runHelp(nil, stdout)
+	case "-version", "--version":
+		cmd = "version"
+	}
+	c, ok := lookupCommand(cmd)
+	if !ok {
+		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+	}
+	if helpRequested(rest) {
+		writeUsage(stdout, c)
+		return nil
+	}
+	switch cmd {
+	case "help":
+		return runHelp(rest, stdout)
+	case "version":
+		fmt.Fprintln(stdout, "leadhouse", version)
+		return nil
 	case "flatten":
 		return runFlatten(rest, stdin, stdout)
 	case "gen":
@@ -93,12 +89,6 @@ func run(ctx context.Context, args []string, environ map[string]string, stdin io
 		return runLoadgen(ctx, rest, stdout)
 	case "report":
 		return runReport(ctx, rest, environ, stdout, stderr)
-	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "leadhouse", version)
-		return nil
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
 	}
 	cfg, err := loadConfig(environ)
 	if err != nil {
@@ -107,15 +97,25 @@ func run(ctx context.Context, args []string, environ map[string]string, stdin io
 	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
 	switch cmd {
 	case "serve":
+		if len(rest) > 0 {
+			return fmt.Errorf("%w: serve takes no arguments (configure it with LEADHOUSE_* variables)", errUsage)
+		}
 		return runServe(ctx, cfg, log)
 	case "migrate":
+		if len(rest) > 0 {
+			return fmt.Errorf("%w: migrate takes no arguments", errUsage)
+		}
 		return runMigrate(ctx, cfg, log, stdout)
 	case "query":
 		return runQuery(ctx, cfg, log, rest, stdout, stderr)
 	case "engine":
 		return runEngine(ctx, cfg, log, rest, stdout)
 	case "replay":
-		return runReplay(ctx, cfg, log, rest, stdout)
+		return runReplay(ctx, cfg, log, rest, stdin, stdout, stderr)
+	case "rebuild":
+		return runRebuild(ctx, cfg, log, rest, stdout, stderr)
+	case "dead-letters":
+		return runDeadLetters(ctx, cfg, log, rest, stdin, stdout, stderr)
 	case "forget":
 		return runForget(ctx, cfg, log, rest, stdout)
 	case "ceiling":

@@ -19,10 +19,11 @@ import (
 func runQuery(ctx context.Context, cfg config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("query", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	repeat := fs.Int("time", 0, "run the query this many times and print each run's duration on stderr")
+	queryFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	repeat := flagInt(fs, "time")
 	if fs.NArg() != 1 || strings.TrimSpace(fs.Arg(0)) == "" || *repeat < 0 {
 		return fmt.Errorf("%w: query takes one SQL statement, e.g. leadhouse query \"SELECT * FROM leads_current LIMIT 10\"", errUsage)
 	}

@@ -27,6 +27,12 @@ reports:
 Reports read the store as leadhouse query does: on the embedded engine, while no serve runs.
 `
 
+// reportFlags are the funnel report's flags: --project and --since.
+func reportFlags(fs *flag.FlagSet) (project, since *string) {
+	return fs.String("project", "", "only leads whose current project is this"),
+		fs.String("since", "", "only moves on or after this IST day, time or number of days back")
+}
+
 // runReport prints one report about the warehouse as plain text. It parses its arguments before
 // reading the configuration, so report -h works anywhere.
 func runReport(ctx context.Context, args []string, environ map[string]string, stdout, stderr io.Writer) error {
@@ -43,8 +49,7 @@ func runReport(ctx context.Context, args []string, environ map[string]string, st
 	}
 	fs := flag.NewFlagSet("report funnel", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	project := fs.String("project", "", "only leads whose current project is this")
-	since := fs.String("since", "", "only moves on or after this IST day, time or number of days back")
+	project, since := reportFlags(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, reportUsage)

@@ -34,6 +34,9 @@ const (
 	// maxFramePayload bounds a plausible length independently of Options, so records written under
 	// a larger MaxRecordBytes stay readable after it is lowered.
 	maxFramePayload = 1 << 30
+	// maxSegmentBytes bounds Options.SegmentBytes so that every offset, a segment's size plus at
+	// most one frame, stays below 2^32, which Position.Uint64 relies on.
+	maxSegmentBytes = 2 << 30
 	// rawRestLimit bounds how many bytes of an unframeable segment tail a CorruptionError carries.
 	rawRestLimit = 1 << 20
 )

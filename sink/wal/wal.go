@@ -68,7 +68,8 @@ type Options struct {
 	// Dir holds the segments, the commit marker and a lock file; it is created if missing. Required.
 	Dir string
 	// SegmentBytes is the size a segment may reach before appends move to the next one; default
-	// 64 MiB. A record bigger than that gets a segment of its own.
+	// 64 MiB, at most 2 GiB (so that Position.Uint64 keeps its order). A record bigger than that
+	// gets a segment of its own.
 	SegmentBytes int64
 	// Sync is the durability mode; default SyncAlways.
 	Sync SyncMode
@@ -104,6 +105,8 @@ func (o *Options) setDefaults() error {
 	switch {
 	case o.SegmentBytes < 0, o.SyncInterval < 0, o.MaxBytes < 0, o.MaxRecordBytes < 0:
 		return errors.New("wal: negative option")
+	case o.SegmentBytes > maxSegmentBytes:
+		return fmt.Errorf("wal: SegmentBytes %d is over the limit of 2 GiB", o.SegmentBytes)
 	case o.MaxRecordBytes > maxFramePayload-payloadFixed:
 		return fmt.Errorf("wal: MaxRecordBytes %d is over the format limit of 1 GiB", o.MaxRecordBytes)
 	case o.Sync != SyncAlways && o.Sync != SyncInterval:

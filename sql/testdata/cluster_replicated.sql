@@ -652,6 +652,1422 @@ COMMENT 'every scenario match, one row per (scenario, callback)';
 -- 0003_lead_scenarios_prefilter.sql
 CREATE OR REPLACE TABLE lead_scenarios ON CLUSTER `lh` AS lead_scenarios_local ENGINE = Distributed('lh', currentDatabase(), 'lead_scenarios_local');
 
+-- 0004_crm_time.sql
+ALTER TABLE lead_updates_local ON CLUSTER `lh` ADD COLUMN IF NOT EXISTS crm_updated_at DateTime64(3, 'UTC') COMMENT 'newest time the callback''s document carries (the CRM''s clock); orders a lead''s callbacks' AFTER mapping_version,
+    ADD COLUMN IF NOT EXISTS arrival UInt64 COMMENT 'write-ahead log position of the delivery: arrival order, breaks ties of crm_updated_at' AFTER crm_updated_at;
+
+-- 0004_crm_time.sql
+ALTER TABLE lead_updates ON CLUSTER `lh` ADD COLUMN IF NOT EXISTS crm_updated_at DateTime64(3, 'UTC') COMMENT 'newest time the callback''s document carries (the CRM''s clock); orders a lead''s callbacks' AFTER mapping_version,
+    ADD COLUMN IF NOT EXISTS arrival UInt64 COMMENT 'write-ahead log position of the delivery: arrival order, breaks ties of crm_updated_at' AFTER crm_updated_at;
+
+-- 0004_crm_time.sql
+ALTER TABLE events_local ON CLUSTER `lh` ADD COLUMN IF NOT EXISTS crm_updated_at DateTime64(3, 'UTC') COMMENT 'newest time the callback''s document carries (the CRM''s clock); orders a lead''s callbacks' AFTER mapping_version,
+    ADD COLUMN IF NOT EXISTS arrival UInt64 COMMENT 'write-ahead log position of the delivery: arrival order, breaks ties of crm_updated_at' AFTER crm_updated_at;
+
+-- 0004_crm_time.sql
+ALTER TABLE events ON CLUSTER `lh` ADD COLUMN IF NOT EXISTS crm_updated_at DateTime64(3, 'UTC') COMMENT 'newest time the callback''s document carries (the CRM''s clock); orders a lead''s callbacks' AFTER mapping_version,
+    ADD COLUMN IF NOT EXISTS arrival UInt64 COMMENT 'write-ahead log position of the delivery: arrival order, breaks ties of crm_updated_at' AFTER crm_updated_at;
+
+-- 0004_crm_time.sql
+ALTER TABLE notes_local ON CLUSTER `lh` ADD COLUMN IF NOT EXISTS crm_updated_at DateTime64(3, 'UTC') COMMENT 'newest time the callback''s document carries (the CRM''s clock); orders a lead''s callbacks' AFTER mapping_version,
+    ADD COLUMN IF NOT EXISTS arrival UInt64 COMMENT 'write-ahead log position of the delivery: arrival order, breaks ties of crm_updated_at' AFTER crm_updated_at;
+
+-- 0004_crm_time.sql
+ALTER TABLE notes ON CLUSTER `lh` ADD COLUMN IF NOT EXISTS crm_updated_at DateTime64(3, 'UTC') COMMENT 'newest time the callback''s document carries (the CRM''s clock); orders a lead''s callbacks' AFTER mapping_version,
+    ADD COLUMN IF NOT EXISTS arrival UInt64 COMMENT 'write-ahead log position of the delivery: arrival order, breaks ties of crm_updated_at' AFTER crm_updated_at;
+
+-- 0004_crm_time.sql
+ALTER TABLE calls_local ON CLUSTER `lh` ADD COLUMN IF NOT EXISTS crm_updated_at DateTime64(3, 'UTC') COMMENT 'newest time the callback''s document carries (the CRM''s clock); orders a lead''s callbacks' AFTER mapping_version,
+    ADD COLUMN IF NOT EXISTS arrival UInt64 COMMENT 'write-ahead log position of the delivery: arrival order, breaks ties of crm_updated_at' AFTER crm_updated_at;
+
+-- 0004_crm_time.sql
+ALTER TABLE calls ON CLUSTER `lh` ADD COLUMN IF NOT EXISTS crm_updated_at DateTime64(3, 'UTC') COMMENT 'newest time the callback''s document carries (the CRM''s clock); orders a lead''s callbacks' AFTER mapping_version,
+    ADD COLUMN IF NOT EXISTS arrival UInt64 COMMENT 'write-ahead log position of the delivery: arrival order, breaks ties of crm_updated_at' AFTER crm_updated_at;
+
+-- 0004_crm_time.sql
+ALTER TABLE dispositions_local ON CLUSTER `lh` ADD COLUMN IF NOT EXISTS crm_updated_at DateTime64(3, 'UTC') COMMENT 'newest time the callback''s document carries (the CRM''s clock); orders a lead''s callbacks' AFTER mapping_version,
+    ADD COLUMN IF NOT EXISTS arrival UInt64 COMMENT 'write-ahead log position of the delivery: arrival order, breaks ties of crm_updated_at' AFTER crm_updated_at;
+
+-- 0004_crm_time.sql
+ALTER TABLE dispositions ON CLUSTER `lh` ADD COLUMN IF NOT EXISTS crm_updated_at DateTime64(3, 'UTC') COMMENT 'newest time the callback''s document carries (the CRM''s clock); orders a lead''s callbacks' AFTER mapping_version,
+    ADD COLUMN IF NOT EXISTS arrival UInt64 COMMENT 'write-ahead log position of the delivery: arrival order, breaks ties of crm_updated_at' AFTER crm_updated_at;
+
+-- 0004_crm_time.sql
+ALTER TABLE status_transitions_local ON CLUSTER `lh` ADD COLUMN IF NOT EXISTS crm_updated_at DateTime64(3, 'UTC') COMMENT 'newest time the callback''s document carries (the CRM''s clock); orders a lead''s callbacks' AFTER mapping_version,
+    ADD COLUMN IF NOT EXISTS arrival UInt64 COMMENT 'write-ahead log position of the delivery: arrival order, breaks ties of crm_updated_at' AFTER crm_updated_at;
+
+-- 0004_crm_time.sql
+ALTER TABLE status_transitions ON CLUSTER `lh` ADD COLUMN IF NOT EXISTS crm_updated_at DateTime64(3, 'UTC') COMMENT 'newest time the callback''s document carries (the CRM''s clock); orders a lead''s callbacks' AFTER mapping_version,
+    ADD COLUMN IF NOT EXISTS arrival UInt64 COMMENT 'write-ahead log position of the delivery: arrival order, breaks ties of crm_updated_at' AFTER crm_updated_at;
+
+-- 0004_crm_time.sql
+ALTER TABLE booking_docs_local ON CLUSTER `lh` ADD COLUMN IF NOT EXISTS crm_updated_at DateTime64(3, 'UTC') COMMENT 'newest time the callback''s document carries (the CRM''s clock); orders a lead''s callbacks' AFTER mapping_version,
+    ADD COLUMN IF NOT EXISTS arrival UInt64 COMMENT 'write-ahead log position of the delivery: arrival order, breaks ties of crm_updated_at' AFTER crm_updated_at;
+
+-- 0004_crm_time.sql
+ALTER TABLE booking_docs ON CLUSTER `lh` ADD COLUMN IF NOT EXISTS crm_updated_at DateTime64(3, 'UTC') COMMENT 'newest time the callback''s document carries (the CRM''s clock); orders a lead''s callbacks' AFTER mapping_version,
+    ADD COLUMN IF NOT EXISTS arrival UInt64 COMMENT 'write-ahead log position of the delivery: arrival order, breaks ties of crm_updated_at' AFTER crm_updated_at;
+
+-- 0004_crm_time.sql
+ALTER TABLE dead_letters_local ON CLUSTER `lh` ADD COLUMN IF NOT EXISTS arrival UInt64 COMMENT 'write-ahead log position of the request: arrival order';
+
+-- 0004_crm_time.sql
+ALTER TABLE dead_letters ON CLUSTER `lh` ADD COLUMN IF NOT EXISTS arrival UInt64 COMMENT 'write-ahead log position of the request: arrival order';
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS leads_state_local ON CLUSTER `lh`
+(
+    lead_id UInt64,
+    callback_id String,
+    received_at DateTime64(3, 'UTC'),
+    mapping_version UInt16,
+    crm_updated_at DateTime64(3, 'UTC'),
+    arrival UInt64,
+    action LowCardinality(String),
+    action_raw LowCardinality(String),
+    action_known Bool,
+    lead_status LowCardinality(String),
+    lead_status_raw LowCardinality(String),
+    last_status LowCardinality(String),
+    last_status_raw LowCardinality(String),
+    status_before_cc LowCardinality(String),
+    status_before_cc_raw LowCardinality(String),
+    name String,
+    phone String,
+    country_code LowCardinality(String),
+    email String,
+    source LowCardinality(String),
+    sub_source LowCardinality(String),
+    channel_name LowCardinality(String),
+    placement LowCardinality(String),
+    project_id Nullable(UInt64),
+    project_name LowCardinality(String),
+    project_usp String,
+    project_description String,
+    developer LowCardinality(String),
+    city LowCardinality(String),
+    rating LowCardinality(String),
+    min_budget Nullable(Float64),
+    max_budget Nullable(Float64),
+    agent_name String,
+    agent_email String,
+    created_at Nullable(DateTime64(3, 'UTC')),
+    claimed_at Nullable(DateTime64(3, 'UTC')),
+    lead_status_reasons String,
+    is_duplicate Nullable(Bool),
+    cp_id Nullable(UInt64),
+    cp_name String,
+    cp_email String,
+    cp_phone String,
+    cp_phone_with_country_code String,
+    cp_phone_country_id Nullable(UInt32),
+    cp_country_id Nullable(UInt32),
+    cp_firm_name String,
+    cp_rera_id String,
+    cp_locality_hash String,
+    cp_city_hash String,
+    cp_location_info String,
+    booking_area Nullable(Float64),
+    booking_unit_no String,
+    booking_base_price Nullable(Float64),
+    booking_floor_number String,
+    booking_parking_price Nullable(Float64),
+    booking_apartment_type LowCardinality(String),
+    booking_floor_rise_price Nullable(Float64),
+    booking_apartment_type_id Nullable(UInt32),
+    extra_details Map(String, String),
+    latest_event_id Nullable(UInt64),
+    latest_event_type LowCardinality(String),
+    latest_event_type_raw LowCardinality(String),
+    latest_event_start_time Nullable(DateTime64(3, 'UTC')),
+    latest_event_end_time Nullable(DateTime64(3, 'UTC')),
+    latest_disposition_type LowCardinality(String),
+    latest_disposition_type_raw LowCardinality(String),
+    latest_disposition_at Nullable(DateTime64(3, 'UTC')),
+    latest_call_id Nullable(UInt64),
+    latest_call_duration_sec Nullable(Int64),
+    latest_call_status LowCardinality(String),
+    latest_call_at Nullable(DateTime64(3, 'UTC')),
+    notes_count UInt32,
+    events_count UInt32,
+    calls_count UInt32,
+    dispositions_count UInt32,
+    booking_docs_count UInt32,
+    unknown_keys Array(String),
+    version UInt128 COMMENT 'crm_updated_at in Unix milliseconds in the high 64 bits, arrival in the low 64: the greatest is the lead''s current state'
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/leads_state_local', '{replica}', version)
+ORDER BY lead_id
+SETTINGS replicated_deduplication_window = 10000, index_granularity = 1024
+COMMENT 'per lead, the callback with the greatest (crm_updated_at, arrival), every lead_updates column but raw; read leads_current';
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS leads_state ON CLUSTER `lh` AS leads_state_local ENGINE = Distributed('lh', currentDatabase(), 'leads_state_local', lead_id);
+
+-- 0005_state.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS leads_state_mv_local ON CLUSTER `lh` TO leads_state_local AS SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    action,
+    action_raw,
+    action_known,
+    lead_status,
+    lead_status_raw,
+    last_status,
+    last_status_raw,
+    status_before_cc,
+    status_before_cc_raw,
+    name,
+    phone,
+    country_code,
+    email,
+    source,
+    sub_source,
+    channel_name,
+    placement,
+    project_id,
+    project_name,
+    project_usp,
+    project_description,
+    developer,
+    city,
+    rating,
+    min_budget,
+    max_budget,
+    agent_name,
+    agent_email,
+    created_at,
+    claimed_at,
+    lead_status_reasons,
+    is_duplicate,
+    cp_id,
+    cp_name,
+    cp_email,
+    cp_phone,
+    cp_phone_with_country_code,
+    cp_phone_country_id,
+    cp_country_id,
+    cp_firm_name,
+    cp_rera_id,
+    cp_locality_hash,
+    cp_city_hash,
+    cp_location_info,
+    booking_area,
+    booking_unit_no,
+    booking_base_price,
+    booking_floor_number,
+    booking_parking_price,
+    booking_apartment_type,
+    booking_floor_rise_price,
+    booking_apartment_type_id,
+    extra_details,
+    latest_event_id,
+    latest_event_type,
+    latest_event_type_raw,
+    latest_event_start_time,
+    latest_event_end_time,
+    latest_disposition_type,
+    latest_disposition_type_raw,
+    latest_disposition_at,
+    latest_call_id,
+    latest_call_duration_sec,
+    latest_call_status,
+    latest_call_at,
+    notes_count,
+    events_count,
+    calls_count,
+    dispositions_count,
+    booking_docs_count,
+    unknown_keys,
+    bitShiftLeft(toUInt128(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM lead_updates_local;
+
+-- 0005_state.sql
+INSERT INTO leads_state
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    action,
+    action_raw,
+    action_known,
+    lead_status,
+    lead_status_raw,
+    last_status,
+    last_status_raw,
+    status_before_cc,
+    status_before_cc_raw,
+    name,
+    phone,
+    country_code,
+    email,
+    source,
+    sub_source,
+    channel_name,
+    placement,
+    project_id,
+    project_name,
+    project_usp,
+    project_description,
+    developer,
+    city,
+    rating,
+    min_budget,
+    max_budget,
+    agent_name,
+    agent_email,
+    created_at,
+    claimed_at,
+    lead_status_reasons,
+    is_duplicate,
+    cp_id,
+    cp_name,
+    cp_email,
+    cp_phone,
+    cp_phone_with_country_code,
+    cp_phone_country_id,
+    cp_country_id,
+    cp_firm_name,
+    cp_rera_id,
+    cp_locality_hash,
+    cp_city_hash,
+    cp_location_info,
+    booking_area,
+    booking_unit_no,
+    booking_base_price,
+    booking_floor_number,
+    booking_parking_price,
+    booking_apartment_type,
+    booking_floor_rise_price,
+    booking_apartment_type_id,
+    extra_details,
+    latest_event_id,
+    latest_event_type,
+    latest_event_type_raw,
+    latest_event_start_time,
+    latest_event_end_time,
+    latest_disposition_type,
+    latest_disposition_type_raw,
+    latest_disposition_at,
+    latest_call_id,
+    latest_call_duration_sec,
+    latest_call_status,
+    latest_call_at,
+    notes_count,
+    events_count,
+    calls_count,
+    dispositions_count,
+    booking_docs_count,
+    unknown_keys,
+    bitShiftLeft(toUInt128(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM lead_updates;
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS lead_deliveries_local ON CLUSTER `lh`
+(
+    lead_id UInt64,
+    deliveries AggregateFunction(minMap, Array(UInt64), Array(Int64)) COMMENT 'per cityHash64(callback_id), its first received_at in Unix milliseconds'
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/lead_deliveries_local', '{replica}')
+ORDER BY lead_id
+SETTINGS replicated_deduplication_window = 10000
+COMMENT 'per lead, each distinct callback and when it was first received; read leads_current';
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS lead_deliveries ON CLUSTER `lh` AS lead_deliveries_local ENGINE = Distributed('lh', currentDatabase(), 'lead_deliveries_local', lead_id);
+
+-- 0005_state.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS lead_deliveries_mv_local ON CLUSTER `lh` TO lead_deliveries_local AS SELECT
+    lead_id,
+    minMapState([cityHash64(callback_id)], [toUnixTimestamp64Milli(received_at)]) AS deliveries
+FROM lead_updates_local
+GROUP BY lead_id;
+
+-- 0005_state.sql
+INSERT INTO lead_deliveries
+SELECT
+    lead_id,
+    minMapState([cityHash64(callback_id)], [toUnixTimestamp64Milli(received_at)]) AS deliveries
+FROM lead_updates
+GROUP BY lead_id
+SETTINGS optimize_aggregation_in_order = 1;
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS events_state_local ON CLUSTER `lh`
+(
+    lead_id UInt64,
+    callback_id String,
+    received_at DateTime64(3, 'UTC'),
+    mapping_version UInt16,
+    crm_updated_at DateTime64(3, 'UTC'),
+    arrival UInt64,
+    event_id UInt64,
+    position UInt16,
+    event_type LowCardinality(String),
+    event_type_raw LowCardinality(String),
+    event_status LowCardinality(String),
+    start_time Nullable(DateTime64(3, 'UTC')),
+    end_time Nullable(DateTime64(3, 'UTC')),
+    event_created_at Nullable(DateTime64(3, 'UTC')),
+    event_updated_at Nullable(DateTime64(3, 'UTC')),
+    notes_count UInt32,
+    version UInt256 COMMENT 'event_updated_at, crm_updated_at (Unix milliseconds) and arrival, from the high bits down: the greatest is the current copy'
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/events_state_local', '{replica}', version)
+ORDER BY (lead_id, event_id)
+SETTINGS replicated_deduplication_window = 10000, index_granularity = 1024
+COMMENT 'per lead and event_id, the copy with the greatest (event_updated_at, crm_updated_at, arrival); read events_current';
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS events_state ON CLUSTER `lh` AS events_state_local ENGINE = Distributed('lh', currentDatabase(), 'events_state_local', lead_id);
+
+-- 0005_state.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS events_state_mv_local ON CLUSTER `lh` TO events_state_local AS SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    event_id,
+    position,
+    event_type,
+    event_type_raw,
+    event_status,
+    start_time,
+    end_time,
+    event_created_at,
+    event_updated_at,
+    notes_count,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(event_updated_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM events_local;
+
+-- 0005_state.sql
+INSERT INTO events_state
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    event_id,
+    position,
+    event_type,
+    event_type_raw,
+    event_status,
+    start_time,
+    end_time,
+    event_created_at,
+    event_updated_at,
+    notes_count,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(event_updated_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM events;
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS events_seen_local ON CLUSTER `lh`
+(
+    lead_id UInt64,
+    event_id UInt64,
+    first_seen_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'when the entity first arrived (received_at)'
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/events_seen_local', '{replica}')
+ORDER BY (lead_id, event_id)
+SETTINGS replicated_deduplication_window = 10000
+COMMENT 'per lead and event_id, when it first arrived; read events_current';
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS events_seen ON CLUSTER `lh` AS events_seen_local ENGINE = Distributed('lh', currentDatabase(), 'events_seen_local', lead_id);
+
+-- 0005_state.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS events_seen_mv_local ON CLUSTER `lh` TO events_seen_local AS SELECT
+    lead_id,
+    event_id,
+    min(received_at) AS first_seen_at
+FROM events_local
+GROUP BY lead_id, event_id;
+
+-- 0005_state.sql
+INSERT INTO events_seen
+SELECT
+    lead_id,
+    event_id,
+    min(received_at) AS first_seen_at
+FROM events
+GROUP BY lead_id, event_id
+SETTINGS optimize_aggregation_in_order = 1;
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS notes_state_local ON CLUSTER `lh`
+(
+    lead_id UInt64,
+    callback_id String,
+    received_at DateTime64(3, 'UTC'),
+    mapping_version UInt16,
+    crm_updated_at DateTime64(3, 'UTC'),
+    arrival UInt64,
+    note_id UInt64,
+    event_id Nullable(UInt64),
+    position UInt16,
+    note_type LowCardinality(String),
+    data String,
+    created_at Nullable(DateTime64(3, 'UTC')),
+    updated_at Nullable(DateTime64(3, 'UTC')),
+    agent_id Nullable(UInt64),
+    agent_name String,
+    agent_phone String,
+    agent_phone_country_id Nullable(UInt32),
+    version UInt256 COMMENT 'updated_at, crm_updated_at (Unix milliseconds) and arrival, from the high bits down: the greatest is the current copy'
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/notes_state_local', '{replica}', version)
+ORDER BY (lead_id, note_id)
+SETTINGS replicated_deduplication_window = 10000, index_granularity = 1024
+COMMENT 'per lead and note_id, the copy with the greatest (updated_at, crm_updated_at, arrival); read notes_current';
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS notes_state ON CLUSTER `lh` AS notes_state_local ENGINE = Distributed('lh', currentDatabase(), 'notes_state_local', lead_id);
+
+-- 0005_state.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS notes_state_mv_local ON CLUSTER `lh` TO notes_state_local AS SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    note_id,
+    event_id,
+    position,
+    note_type,
+    data,
+    created_at,
+    updated_at,
+    agent_id,
+    agent_name,
+    agent_phone,
+    agent_phone_country_id,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(updated_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM notes_local;
+
+-- 0005_state.sql
+INSERT INTO notes_state
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    note_id,
+    event_id,
+    position,
+    note_type,
+    data,
+    created_at,
+    updated_at,
+    agent_id,
+    agent_name,
+    agent_phone,
+    agent_phone_country_id,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(updated_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM notes;
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS notes_seen_local ON CLUSTER `lh`
+(
+    lead_id UInt64,
+    note_id UInt64,
+    first_seen_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'when the entity first arrived (received_at)'
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/notes_seen_local', '{replica}')
+ORDER BY (lead_id, note_id)
+SETTINGS replicated_deduplication_window = 10000
+COMMENT 'per lead and note_id, when it first arrived; read notes_current';
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS notes_seen ON CLUSTER `lh` AS notes_seen_local ENGINE = Distributed('lh', currentDatabase(), 'notes_seen_local', lead_id);
+
+-- 0005_state.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS notes_seen_mv_local ON CLUSTER `lh` TO notes_seen_local AS SELECT
+    lead_id,
+    note_id,
+    min(received_at) AS first_seen_at
+FROM notes_local
+GROUP BY lead_id, note_id;
+
+-- 0005_state.sql
+INSERT INTO notes_seen
+SELECT
+    lead_id,
+    note_id,
+    min(received_at) AS first_seen_at
+FROM notes
+GROUP BY lead_id, note_id
+SETTINGS optimize_aggregation_in_order = 1;
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS calls_state_local ON CLUSTER `lh`
+(
+    lead_id UInt64,
+    callback_id String,
+    received_at DateTime64(3, 'UTC'),
+    mapping_version UInt16,
+    crm_updated_at DateTime64(3, 'UTC'),
+    arrival UInt64,
+    call_id UInt64,
+    position UInt16,
+    call_action LowCardinality(String),
+    call_number String,
+    from_number String,
+    to_number String,
+    duration_sec Nullable(Int64),
+    first_leg_status LowCardinality(String),
+    second_leg_status LowCardinality(String),
+    stage LowCardinality(String),
+    sid String,
+    recording_url String,
+    start_time Nullable(DateTime64(3, 'UTC')),
+    end_time Nullable(DateTime64(3, 'UTC')),
+    inserted_at Nullable(DateTime64(3, 'UTC')),
+    updated_at Nullable(DateTime64(3, 'UTC')),
+    agent_id Nullable(UInt64),
+    agent_name String,
+    agent_phone String,
+    agent_phone_country_id Nullable(UInt32),
+    version UInt256 COMMENT 'updated_at, crm_updated_at (Unix milliseconds) and arrival, from the high bits down: the greatest is the current copy'
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/calls_state_local', '{replica}', version)
+ORDER BY (lead_id, call_id)
+SETTINGS replicated_deduplication_window = 10000, index_granularity = 1024
+COMMENT 'per lead and call_id, the copy with the greatest (updated_at, crm_updated_at, arrival); read calls_current';
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS calls_state ON CLUSTER `lh` AS calls_state_local ENGINE = Distributed('lh', currentDatabase(), 'calls_state_local', lead_id);
+
+-- 0005_state.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS calls_state_mv_local ON CLUSTER `lh` TO calls_state_local AS SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    call_id,
+    position,
+    call_action,
+    call_number,
+    from_number,
+    to_number,
+    duration_sec,
+    first_leg_status,
+    second_leg_status,
+    stage,
+    sid,
+    recording_url,
+    start_time,
+    end_time,
+    inserted_at,
+    updated_at,
+    agent_id,
+    agent_name,
+    agent_phone,
+    agent_phone_country_id,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(updated_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM calls_local;
+
+-- 0005_state.sql
+INSERT INTO calls_state
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    call_id,
+    position,
+    call_action,
+    call_number,
+    from_number,
+    to_number,
+    duration_sec,
+    first_leg_status,
+    second_leg_status,
+    stage,
+    sid,
+    recording_url,
+    start_time,
+    end_time,
+    inserted_at,
+    updated_at,
+    agent_id,
+    agent_name,
+    agent_phone,
+    agent_phone_country_id,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(updated_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM calls;
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS calls_seen_local ON CLUSTER `lh`
+(
+    lead_id UInt64,
+    call_id UInt64,
+    first_seen_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'when the entity first arrived (received_at)'
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/calls_seen_local', '{replica}')
+ORDER BY (lead_id, call_id)
+SETTINGS replicated_deduplication_window = 10000
+COMMENT 'per lead and call_id, when it first arrived; read calls_current';
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS calls_seen ON CLUSTER `lh` AS calls_seen_local ENGINE = Distributed('lh', currentDatabase(), 'calls_seen_local', lead_id);
+
+-- 0005_state.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS calls_seen_mv_local ON CLUSTER `lh` TO calls_seen_local AS SELECT
+    lead_id,
+    call_id,
+    min(received_at) AS first_seen_at
+FROM calls_local
+GROUP BY lead_id, call_id;
+
+-- 0005_state.sql
+INSERT INTO calls_seen
+SELECT
+    lead_id,
+    call_id,
+    min(received_at) AS first_seen_at
+FROM calls
+GROUP BY lead_id, call_id
+SETTINGS optimize_aggregation_in_order = 1;
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS dispositions_state_local ON CLUSTER `lh`
+(
+    lead_id UInt64,
+    callback_id String,
+    received_at DateTime64(3, 'UTC'),
+    mapping_version UInt16,
+    crm_updated_at DateTime64(3, 'UTC'),
+    arrival UInt64,
+    disposition_id UInt64,
+    position UInt16,
+    disposition_type LowCardinality(String),
+    disposition_type_raw LowCardinality(String),
+    agent_name String,
+    reason String,
+    created_at Nullable(DateTime64(3, 'UTC')),
+    version UInt256 COMMENT 'created_at, crm_updated_at (Unix milliseconds) and arrival, from the high bits down: the greatest is the current copy'
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/dispositions_state_local', '{replica}', version)
+ORDER BY (lead_id, disposition_id)
+SETTINGS replicated_deduplication_window = 10000, index_granularity = 1024
+COMMENT 'per lead and disposition_id, the copy with the greatest (created_at, crm_updated_at, arrival); read dispositions_current';
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS dispositions_state ON CLUSTER `lh` AS dispositions_state_local ENGINE = Distributed('lh', currentDatabase(), 'dispositions_state_local', lead_id);
+
+-- 0005_state.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS dispositions_state_mv_local ON CLUSTER `lh` TO dispositions_state_local AS SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    disposition_id,
+    position,
+    disposition_type,
+    disposition_type_raw,
+    agent_name,
+    reason,
+    created_at,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(created_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM dispositions_local;
+
+-- 0005_state.sql
+INSERT INTO dispositions_state
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    disposition_id,
+    position,
+    disposition_type,
+    disposition_type_raw,
+    agent_name,
+    reason,
+    created_at,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(created_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM dispositions;
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS dispositions_seen_local ON CLUSTER `lh`
+(
+    lead_id UInt64,
+    disposition_id UInt64,
+    first_seen_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'when the entity first arrived (received_at)',
+    first_crm_updated_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'crm_updated_at of the first callback that carried it'
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/dispositions_seen_local', '{replica}')
+ORDER BY (lead_id, disposition_id)
+SETTINGS replicated_deduplication_window = 10000
+COMMENT 'per lead and disposition_id, when it first arrived; read dispositions_current';
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS dispositions_seen ON CLUSTER `lh` AS dispositions_seen_local ENGINE = Distributed('lh', currentDatabase(), 'dispositions_seen_local', lead_id);
+
+-- 0005_state.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS dispositions_seen_mv_local ON CLUSTER `lh` TO dispositions_seen_local AS SELECT
+    lead_id,
+    disposition_id,
+    min(received_at) AS first_seen_at,
+    min(crm_updated_at) AS first_crm_updated_at
+FROM dispositions_local
+GROUP BY lead_id, disposition_id;
+
+-- 0005_state.sql
+INSERT INTO dispositions_seen
+SELECT
+    lead_id,
+    disposition_id,
+    min(received_at) AS first_seen_at,
+    min(crm_updated_at) AS first_crm_updated_at
+FROM dispositions
+GROUP BY lead_id, disposition_id
+SETTINGS optimize_aggregation_in_order = 1;
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS booking_docs_state_local ON CLUSTER `lh`
+(
+    lead_id UInt64,
+    callback_id String,
+    received_at DateTime64(3, 'UTC'),
+    mapping_version UInt16,
+    crm_updated_at DateTime64(3, 'UTC'),
+    arrival UInt64,
+    doc_id UInt64,
+    position UInt16,
+    doc_lead_id Nullable(UInt64),
+    booking_doc_type LowCardinality(String),
+    data String,
+    tag LowCardinality(String),
+    status_id Nullable(UInt32),
+    created_at Nullable(DateTime64(3, 'UTC')),
+    updated_at Nullable(DateTime64(3, 'UTC')),
+    version UInt256 COMMENT 'updated_at, crm_updated_at (Unix milliseconds) and arrival, from the high bits down: the greatest is the current copy'
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/booking_docs_state_local', '{replica}', version)
+ORDER BY (lead_id, doc_id)
+SETTINGS replicated_deduplication_window = 10000, index_granularity = 1024
+COMMENT 'per lead and doc_id, the copy with the greatest (updated_at, crm_updated_at, arrival); read booking_docs_current';
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS booking_docs_state ON CLUSTER `lh` AS booking_docs_state_local ENGINE = Distributed('lh', currentDatabase(), 'booking_docs_state_local', lead_id);
+
+-- 0005_state.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS booking_docs_state_mv_local ON CLUSTER `lh` TO booking_docs_state_local AS SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    doc_id,
+    position,
+    doc_lead_id,
+    booking_doc_type,
+    data,
+    tag,
+    status_id,
+    created_at,
+    updated_at,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(updated_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM booking_docs_local;
+
+-- 0005_state.sql
+INSERT INTO booking_docs_state
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    doc_id,
+    position,
+    doc_lead_id,
+    booking_doc_type,
+    data,
+    tag,
+    status_id,
+    created_at,
+    updated_at,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(ifNull(updated_at, toDateTime64(0, 3, 'UTC'))), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM booking_docs;
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS booking_docs_seen_local ON CLUSTER `lh`
+(
+    lead_id UInt64,
+    doc_id UInt64,
+    first_seen_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'when the entity first arrived (received_at)'
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/booking_docs_seen_local', '{replica}')
+ORDER BY (lead_id, doc_id)
+SETTINGS replicated_deduplication_window = 10000
+COMMENT 'per lead and doc_id, when it first arrived; read booking_docs_current';
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS booking_docs_seen ON CLUSTER `lh` AS booking_docs_seen_local ENGINE = Distributed('lh', currentDatabase(), 'booking_docs_seen_local', lead_id);
+
+-- 0005_state.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS booking_docs_seen_mv_local ON CLUSTER `lh` TO booking_docs_seen_local AS SELECT
+    lead_id,
+    doc_id,
+    min(received_at) AS first_seen_at
+FROM booking_docs_local
+GROUP BY lead_id, doc_id;
+
+-- 0005_state.sql
+INSERT INTO booking_docs_seen
+SELECT
+    lead_id,
+    doc_id,
+    min(received_at) AS first_seen_at
+FROM booking_docs
+GROUP BY lead_id, doc_id
+SETTINGS optimize_aggregation_in_order = 1;
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS status_transitions_state_local ON CLUSTER `lh`
+(
+    lead_id UInt64,
+    callback_id String,
+    received_at DateTime64(3, 'UTC'),
+    mapping_version UInt16,
+    crm_updated_at DateTime64(3, 'UTC'),
+    arrival UInt64,
+    status LowCardinality(String),
+    status_key LowCardinality(String),
+    position UInt16,
+    moved_at DateTime64(3, 'UTC'),
+    status_before_cc LowCardinality(String),
+    status_before_cc_raw LowCardinality(String),
+    version UInt256 COMMENT 'moved_at, crm_updated_at (Unix milliseconds) and arrival, from the high bits down: the greatest is the current copy'
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/status_transitions_state_local', '{replica}', version)
+ORDER BY (lead_id, status)
+SETTINGS replicated_deduplication_window = 10000, index_granularity = 1024
+COMMENT 'per lead and status, the copy with the greatest (moved_at, crm_updated_at, arrival); read status_transitions_current';
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS status_transitions_state ON CLUSTER `lh` AS status_transitions_state_local ENGINE = Distributed('lh', currentDatabase(), 'status_transitions_state_local', lead_id);
+
+-- 0005_state.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS status_transitions_state_mv_local ON CLUSTER `lh` TO status_transitions_state_local AS SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    status,
+    status_key,
+    position,
+    moved_at,
+    status_before_cc,
+    status_before_cc_raw,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(moved_at), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM status_transitions_local;
+
+-- 0005_state.sql
+INSERT INTO status_transitions_state
+SELECT
+    lead_id,
+    callback_id,
+    received_at,
+    mapping_version,
+    crm_updated_at,
+    arrival,
+    status,
+    status_key,
+    position,
+    moved_at,
+    status_before_cc,
+    status_before_cc_raw,
+    bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(moved_at), 0))), 128) + bitShiftLeft(toUInt256(toUInt64(greatest(toUnixTimestamp64Milli(crm_updated_at), 0))), 64) + arrival AS version
+FROM status_transitions;
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS status_transitions_seen_local ON CLUSTER `lh`
+(
+    lead_id UInt64,
+    status LowCardinality(String),
+    first_seen_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'when the entity first arrived (received_at)'
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/status_transitions_seen_local', '{replica}')
+ORDER BY (lead_id, status)
+SETTINGS replicated_deduplication_window = 10000
+COMMENT 'per lead and status, when it first arrived; read status_transitions_current';
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS status_transitions_seen ON CLUSTER `lh` AS status_transitions_seen_local ENGINE = Distributed('lh', currentDatabase(), 'status_transitions_seen_local', lead_id);
+
+-- 0005_state.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS status_transitions_seen_mv_local ON CLUSTER `lh` TO status_transitions_seen_local AS SELECT
+    lead_id,
+    status,
+    min(received_at) AS first_seen_at
+FROM status_transitions_local
+GROUP BY lead_id, status;
+
+-- 0005_state.sql
+INSERT INTO status_transitions_seen
+SELECT
+    lead_id,
+    status,
+    min(received_at) AS first_seen_at
+FROM status_transitions
+GROUP BY lead_id, status
+SETTINGS optimize_aggregation_in_order = 1;
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS scenario_counts_state_local ON CLUSTER `lh`
+(
+    day_ist Date COMMENT 'IST day of the callback''s crm_updated_at',
+    scenario LowCardinality(String),
+    project_name LowCardinality(String),
+    source LowCardinality(String),
+    callbacks AggregateFunction(uniqExact, String) COMMENT 'distinct callback_id',
+    leads AggregateFunction(uniqExact, UInt64) COMMENT 'distinct lead_id'
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/scenario_counts_state_local', '{replica}')
+ORDER BY (day_ist, scenario, project_name, source)
+SETTINGS replicated_deduplication_window = 10000
+COMMENT 'scenario matches by IST day of crm_updated_at, project and source; read scenario_counts';
+
+-- 0005_state.sql
+CREATE TABLE IF NOT EXISTS scenario_counts_state ON CLUSTER `lh` AS scenario_counts_state_local ENGINE = Distributed('lh', currentDatabase(), 'scenario_counts_state_local', rand());
+
+-- 0005_state.sql
+CREATE MATERIALIZED VIEW IF NOT EXISTS scenario_counts_state_mv_local ON CLUSTER `lh` TO scenario_counts_state_local AS SELECT
+    toDate(u.crm_updated_at, 'Asia/Kolkata') AS day_ist,
+    scenario,
+    u.project_name AS project_name,
+    u.source AS source,
+    uniqExactState(u.callback_id) AS callbacks,
+    uniqExactState(u.lead_id) AS leads
+FROM lead_updates_local AS u
+ARRAY JOIN arrayFilter(s -> s != '', [
+            if(u.action = 'disposition_created'
+               AND u.lead_status = 'in_call_center'
+               AND u.latest_disposition_type = 'follow_up'
+               AND u.latest_call_duration_sec > 60,
+               'cc_long_call_followup', ''),
+            if(u.action = 'disposition_created'
+               AND u.latest_disposition_type IN ('fresh', 'patch_out'),
+               'cc_transferred_to_sales', ''),
+            if(u.action IN ('status_update', 'status_and_agent_update')
+               AND u.lead_status IN ('failed', 'junk')
+               AND u.last_status = 'in_call_center'
+               AND u.latest_disposition_type IN ('failed', 'junk'),
+               'cc_failed', ''),
+            if(u.action = 'event_update'
+               AND u.lead_status = 'visit_done'
+               AND u.latest_event_type = 'sv',
+               'sales_site_visit_done', ''),
+            if(u.action = 'status_update'
+               AND u.lead_status = 'booking_done',
+               'sales_booking_done', ''),
+            if(u.action = 'status_update'
+               AND u.lead_status IN ('failed', 'junk')
+               AND u.last_status != 'in_call_center',
+               'sales_failed', '')
+        ]) AS scenario
+WHERE u.action IN ('disposition_created', 'event_update', 'status_and_agent_update', 'status_update')
+GROUP BY day_ist, scenario, project_name, source;
+
+-- 0005_state.sql
+INSERT INTO scenario_counts_state
+SELECT
+    toDate(u.crm_updated_at, 'Asia/Kolkata') AS day_ist,
+    scenario,
+    u.project_name AS project_name,
+    u.source AS source,
+    uniqExactState(u.callback_id) AS callbacks,
+    uniqExactState(u.lead_id) AS leads
+FROM lead_updates AS u
+ARRAY JOIN arrayFilter(s -> s != '', [
+            if(u.action = 'disposition_created'
+               AND u.lead_status = 'in_call_center'
+               AND u.latest_disposition_type = 'follow_up'
+               AND u.latest_call_duration_sec > 60,
+               'cc_long_call_followup', ''),
+            if(u.action = 'disposition_created'
+               AND u.latest_disposition_type IN ('fresh', 'patch_out'),
+               'cc_transferred_to_sales', ''),
+            if(u.action IN ('status_update', 'status_and_agent_update')
+               AND u.lead_status IN ('failed', 'junk')
+               AND u.last_status = 'in_call_center'
+               AND u.latest_disposition_type IN ('failed', 'junk'),
+               'cc_failed', ''),
+            if(u.action = 'event_update'
+               AND u.lead_status = 'visit_done'
+               AND u.latest_event_type = 'sv',
+               'sales_site_visit_done', ''),
+            if(u.action = 'status_update'
+               AND u.lead_status = 'booking_done',
+               'sales_booking_done', ''),
+            if(u.action = 'status_update'
+               AND u.lead_status IN ('failed', 'junk')
+               AND u.last_status != 'in_call_center',
+               'sales_failed', '')
+        ]) AS scenario
+WHERE u.action IN ('disposition_created', 'event_update', 'status_and_agent_update', 'status_update')
+GROUP BY day_ist, scenario, project_name, source;
+
+-- 0006_current_views.sql
+CREATE OR REPLACE VIEW leads_current_local ON CLUSTER `lh` AS SELECT
+    s.lead_id AS lead_id,
+    s.callback_id AS last_callback_id,
+    fromUnixTimestamp64Milli(c.d.2[indexOf(c.d.1, cityHash64(s.callback_id))], 'UTC') AS last_seen_at,
+    toTimeZone(last_seen_at, 'Asia/Kolkata') AS last_seen_at_ist,
+    fromUnixTimestamp64Milli(arrayMin(c.d.2), 'UTC') AS first_seen_at,
+    toTimeZone(first_seen_at, 'Asia/Kolkata') AS first_seen_at_ist,
+    length(c.d.1) AS callbacks,
+    s.mapping_version AS mapping_version,
+    s.crm_updated_at AS crm_updated_at,
+    s.arrival AS arrival,
+    s.action AS action,
+    s.action_raw AS action_raw,
+    s.action_known AS action_known,
+    s.lead_status AS lead_status,
+    s.lead_status_raw AS lead_status_raw,
+    s.last_status AS last_status,
+    s.last_status_raw AS last_status_raw,
+    s.status_before_cc AS status_before_cc,
+    s.status_before_cc_raw AS status_before_cc_raw,
+    s.name AS name,
+    s.phone AS phone,
+    s.country_code AS country_code,
+    s.email AS email,
+    s.source AS source,
+    s.sub_source AS sub_source,
+    s.channel_name AS channel_name,
+    s.placement AS placement,
+    s.project_id AS project_id,
+    s.project_name AS project_name,
+    s.project_usp AS project_usp,
+    s.project_description AS project_description,
+    s.developer AS developer,
+    s.city AS city,
+    s.rating AS rating,
+    s.min_budget AS min_budget,
+    s.max_budget AS max_budget,
+    s.agent_name AS agent_name,
+    s.agent_email AS agent_email,
+    s.created_at AS created_at,
+    s.claimed_at AS claimed_at,
+    s.lead_status_reasons AS lead_status_reasons,
+    s.is_duplicate AS is_duplicate,
+    s.cp_id AS cp_id,
+    s.cp_name AS cp_name,
+    s.cp_email AS cp_email,
+    s.cp_phone AS cp_phone,
+    s.cp_phone_with_country_code AS cp_phone_with_country_code,
+    s.cp_phone_country_id AS cp_phone_country_id,
+    s.cp_country_id AS cp_country_id,
+    s.cp_firm_name AS cp_firm_name,
+    s.cp_rera_id AS cp_rera_id,
+    s.cp_locality_hash AS cp_locality_hash,
+    s.cp_city_hash AS cp_city_hash,
+    s.cp_location_info AS cp_location_info,
+    s.booking_area AS booking_area,
+    s.booking_unit_no AS booking_unit_no,
+    s.booking_base_price AS booking_base_price,
+    s.booking_floor_number AS booking_floor_number,
+    s.booking_parking_price AS booking_parking_price,
+    s.booking_apartment_type AS booking_apartment_type,
+    s.booking_floor_rise_price AS booking_floor_rise_price,
+    s.booking_apartment_type_id AS booking_apartment_type_id,
+    s.extra_details AS extra_details,
+    s.latest_event_id AS latest_event_id,
+    s.latest_event_type AS latest_event_type,
+    s.latest_event_type_raw AS latest_event_type_raw,
+    s.latest_event_start_time AS latest_event_start_time,
+    s.latest_event_end_time AS latest_event_end_time,
+    s.latest_disposition_type AS latest_disposition_type,
+    s.latest_disposition_type_raw AS latest_disposition_type_raw,
+    s.latest_disposition_at AS latest_disposition_at,
+    s.latest_call_id AS latest_call_id,
+    s.latest_call_duration_sec AS latest_call_duration_sec,
+    s.latest_call_status AS latest_call_status,
+    s.latest_call_at AS latest_call_at,
+    s.notes_count AS notes_count,
+    s.events_count AS events_count,
+    s.calls_count AS calls_count,
+    s.dispositions_count AS dispositions_count,
+    s.booking_docs_count AS booking_docs_count,
+    s.unknown_keys AS unknown_keys
+FROM leads_state_local AS s FINAL
+LEFT JOIN (SELECT lead_id, minMapMerge(deliveries) AS d FROM lead_deliveries_local GROUP BY lead_id) AS c ON c.lead_id = s.lead_id
+COMMENT 'one row per lead: its latest callback in CRM time (greatest crm_updated_at, then arrival), plus first_seen_at and the number of distinct callbacks';
+
+-- 0006_current_views.sql
+CREATE OR REPLACE TABLE leads_current ON CLUSTER `lh` AS leads_current_local ENGINE = Distributed('lh', currentDatabase(), 'leads_current_local');
+
+-- 0006_current_views.sql
+CREATE OR REPLACE VIEW events_current_local ON CLUSTER `lh` AS SELECT
+    s.lead_id AS lead_id,
+    s.callback_id AS callback_id,
+    s.received_at AS received_at,
+    s.mapping_version AS mapping_version,
+    s.crm_updated_at AS crm_updated_at,
+    s.arrival AS arrival,
+    s.event_id AS event_id,
+    s.position AS position,
+    s.event_type AS event_type,
+    s.event_type_raw AS event_type_raw,
+    s.event_status AS event_status,
+    s.start_time AS start_time,
+    s.end_time AS end_time,
+    s.event_created_at AS event_created_at,
+    s.event_updated_at AS event_updated_at,
+    s.notes_count AS notes_count,
+    toTimeZone(s.received_at, 'Asia/Kolkata') AS received_at_ist,
+    toTimeZone(s.start_time, 'Asia/Kolkata') AS start_time_ist,
+    c.first_seen_at AS first_seen_at
+FROM events_state_local AS s FINAL
+LEFT JOIN (SELECT lead_id, event_id, min(first_seen_at) AS first_seen_at FROM events_seen_local GROUP BY lead_id, event_id) AS c ON c.lead_id = s.lead_id AND c.event_id = s.event_id
+COMMENT 'latest copy of each event (followup, site visit, face to face) of each lead: the one with the greatest (event_updated_at, crm_updated_at, arrival)';
+
+-- 0006_current_views.sql
+CREATE OR REPLACE TABLE events_current ON CLUSTER `lh` AS events_current_local ENGINE = Distributed('lh', currentDatabase(), 'events_current_local');
+
+-- 0006_current_views.sql
+CREATE OR REPLACE VIEW notes_current_local ON CLUSTER `lh` AS SELECT
+    s.lead_id AS lead_id,
+    s.callback_id AS callback_id,
+    s.received_at AS received_at,
+    s.mapping_version AS mapping_version,
+    s.crm_updated_at AS crm_updated_at,
+    s.arrival AS arrival,
+    s.note_id AS note_id,
+    s.event_id AS event_id,
+    s.position AS position,
+    s.note_type AS note_type,
+    s.data AS data,
+    s.created_at AS created_at,
+    s.updated_at AS updated_at,
+    s.agent_id AS agent_id,
+    s.agent_name AS agent_name,
+    s.agent_phone AS agent_phone,
+    s.agent_phone_country_id AS agent_phone_country_id,
+    toTimeZone(s.received_at, 'Asia/Kolkata') AS received_at_ist,
+    toTimeZone(s.created_at, 'Asia/Kolkata') AS created_at_ist,
+    c.first_seen_at AS first_seen_at
+FROM notes_state_local AS s FINAL
+LEFT JOIN (SELECT lead_id, note_id, min(first_seen_at) AS first_seen_at FROM notes_seen_local GROUP BY lead_id, note_id) AS c ON c.lead_id = s.lead_id AND c.note_id = s.note_id
+COMMENT 'latest copy of each note of each lead (event notes have event_id): the one with the greatest (updated_at, crm_updated_at, arrival)';
+
+-- 0006_current_views.sql
+CREATE OR REPLACE TABLE notes_current ON CLUSTER `lh` AS notes_current_local ENGINE = Distributed('lh', currentDatabase(), 'notes_current_local');
+
+-- 0006_current_views.sql
+CREATE OR REPLACE VIEW calls_current_local ON CLUSTER `lh` AS SELECT
+    s.lead_id AS lead_id,
+    s.callback_id AS callback_id,
+    s.received_at AS received_at,
+    s.mapping_version AS mapping_version,
+    s.crm_updated_at AS crm_updated_at,
+    s.arrival AS arrival,
+    s.call_id AS call_id,
+    s.position AS position,
+    s.call_action AS call_action,
+    s.call_number AS call_number,
+    s.from_number AS from_number,
+    s.to_number AS to_number,
+    s.duration_sec AS duration_sec,
+    s.first_leg_status AS first_leg_status,
+    s.second_leg_status AS second_leg_status,
+    s.stage AS stage,
+    s.sid AS sid,
+    s.recording_url AS recording_url,
+    s.start_time AS start_time,
+    s.end_time AS end_time,
+    s.inserted_at AS inserted_at,
+    s.updated_at AS updated_at,
+    s.agent_id AS agent_id,
+    s.agent_name AS agent_name,
+    s.agent_phone AS agent_phone,
+    s.agent_phone_country_id AS agent_phone_country_id,
+    toTimeZone(s.received_at, 'Asia/Kolkata') AS received_at_ist,
+    toTimeZone(s.start_time, 'Asia/Kolkata') AS start_time_ist,
+    c.first_seen_at AS first_seen_at
+FROM calls_state_local AS s FINAL
+LEFT JOIN (SELECT lead_id, call_id, min(first_seen_at) AS first_seen_at FROM calls_seen_local GROUP BY lead_id, call_id) AS c ON c.lead_id = s.lead_id AND c.call_id = s.call_id
+COMMENT 'latest copy of each call of each lead: the one with the greatest (updated_at, crm_updated_at, arrival)';
+
+-- 0006_current_views.sql
+CREATE OR REPLACE TABLE calls_current ON CLUSTER `lh` AS calls_current_local ENGINE = Distributed('lh', currentDatabase(), 'calls_current_local');
+
+-- 0006_current_views.sql
+CREATE OR REPLACE VIEW dispositions_current_local ON CLUSTER `lh` AS SELECT
+    s.lead_id AS lead_id,
+    s.callback_id AS callback_id,
+    s.received_at AS received_at,
+    s.mapping_version AS mapping_version,
+    s.crm_updated_at AS crm_updated_at,
+    s.arrival AS arrival,
+    s.disposition_id AS disposition_id,
+    s.position AS position,
+    s.disposition_type AS disposition_type,
+    s.disposition_type_raw AS disposition_type_raw,
+    s.agent_name AS agent_name,
+    s.reason AS reason,
+    s.created_at AS created_at,
+    toTimeZone(s.received_at, 'Asia/Kolkata') AS received_at_ist,
+    toTimeZone(s.created_at, 'Asia/Kolkata') AS created_at_ist,
+    c.first_seen_at AS first_seen_at,
+    c.first_crm_updated_at AS first_crm_updated_at
+FROM dispositions_state_local AS s FINAL
+LEFT JOIN (SELECT lead_id, disposition_id, min(first_seen_at) AS first_seen_at, min(first_crm_updated_at) AS first_crm_updated_at FROM dispositions_seen_local GROUP BY lead_id, disposition_id) AS c ON c.lead_id = s.lead_id AND c.disposition_id = s.disposition_id
+COMMENT 'latest copy of each call-center disposition of each lead: the one with the greatest (created_at, crm_updated_at, arrival)';
+
+-- 0006_current_views.sql
+CREATE OR REPLACE TABLE dispositions_current ON CLUSTER `lh` AS dispositions_current_local ENGINE = Distributed('lh', currentDatabase(), 'dispositions_current_local');
+
+-- 0006_current_views.sql
+CREATE OR REPLACE VIEW booking_docs_current_local ON CLUSTER `lh` AS SELECT
+    s.lead_id AS lead_id,
+    s.callback_id AS callback_id,
+    s.received_at AS received_at,
+    s.mapping_version AS mapping_version,
+    s.crm_updated_at AS crm_updated_at,
+    s.arrival AS arrival,
+    s.doc_id AS doc_id,
+    s.position AS position,
+    s.doc_lead_id AS doc_lead_id,
+    s.booking_doc_type AS booking_doc_type,
+    s.data AS data,
+    s.tag AS tag,
+    s.status_id AS status_id,
+    s.created_at AS created_at,
+    s.updated_at AS updated_at,
+    toTimeZone(s.received_at, 'Asia/Kolkata') AS received_at_ist,
+    c.first_seen_at AS first_seen_at
+FROM booking_docs_state_local AS s FINAL
+LEFT JOIN (SELECT lead_id, doc_id, min(first_seen_at) AS first_seen_at FROM booking_docs_seen_local GROUP BY lead_id, doc_id) AS c ON c.lead_id = s.lead_id AND c.doc_id = s.doc_id
+COMMENT 'latest copy of each booking document of each lead: the one with the greatest (updated_at, crm_updated_at, arrival)';
+
+-- 0006_current_views.sql
+CREATE OR REPLACE TABLE booking_docs_current ON CLUSTER `lh` AS booking_docs_current_local ENGINE = Distributed('lh', currentDatabase(), 'booking_docs_current_local');
+
+-- 0006_current_views.sql
+CREATE OR REPLACE VIEW status_transitions_current_local ON CLUSTER `lh` AS SELECT
+    s.lead_id AS lead_id,
+    s.callback_id AS callback_id,
+    s.received_at AS received_at,
+    s.mapping_version AS mapping_version,
+    s.crm_updated_at AS crm_updated_at,
+    s.arrival AS arrival,
+    s.status AS status,
+    s.status_key AS status_key,
+    s.position AS position,
+    s.moved_at AS moved_at,
+    s.status_before_cc AS status_before_cc,
+    s.status_before_cc_raw AS status_before_cc_raw,
+    toTimeZone(s.received_at, 'Asia/Kolkata') AS received_at_ist,
+    toTimeZone(s.moved_at, 'Asia/Kolkata') AS moved_at_ist,
+    c.first_seen_at AS first_seen_at
+FROM status_transitions_state_local AS s FINAL
+LEFT JOIN (SELECT lead_id, status, min(first_seen_at) AS first_seen_at FROM status_transitions_seen_local GROUP BY lead_id, status) AS c ON c.lead_id = s.lead_id AND c.status = s.status
+COMMENT 'per lead and status, the last time the lead moved to that status (greatest moved_at, then crm_updated_at, arrival)';
+
+-- 0006_current_views.sql
+CREATE OR REPLACE TABLE status_transitions_current ON CLUSTER `lh` AS status_transitions_current_local ENGINE = Distributed('lh', currentDatabase(), 'status_transitions_current_local');
+
+-- 0006_current_views.sql
+CREATE OR REPLACE VIEW scenario_counts_local ON CLUSTER `lh` AS SELECT day_ist, scenario, project_name, source, uniqExactMerge(callbacks) AS callbacks, uniqExactMerge(leads) AS leads
+FROM scenario_counts_state_local
+GROUP BY day_ist, scenario, project_name, source
+COMMENT 'distinct callbacks and leads matching each scenario, by IST day of the callback''s crm_updated_at, project and source';
+
+-- 0006_current_views.sql
+CREATE OR REPLACE TABLE scenario_counts_shards ON CLUSTER `lh` AS scenario_counts_local ENGINE = Distributed('lh', currentDatabase(), 'scenario_counts_local');
+
+-- 0006_current_views.sql
+CREATE OR REPLACE VIEW scenario_counts ON CLUSTER `lh` AS SELECT day_ist, scenario, project_name, source, sum(callbacks) AS callbacks, sum(leads) AS leads FROM scenario_counts_shards GROUP BY day_ist, scenario, project_name, source;
+
+-- 0007_handoffs_crm_time.sql
+CREATE OR REPLACE VIEW cc_to_sales_handoffs_local ON CLUSTER `lh` AS SELECT
+    d.lead_id AS lead_id,
+    d.disposition_id AS disposition_id,
+    d.disposition_type AS disposition_type,
+    d.disposition_type_raw AS disposition_type_raw,
+    coalesce(d.created_at, d.first_crm_updated_at) AS handed_off_at,
+    toTimeZone(handed_off_at, 'Asia/Kolkata') AS handed_off_at_ist,
+    d.agent_name AS cc_agent_name,
+    d.reason AS reason,
+    l.project_id AS project_id,
+    l.project_name AS project_name,
+    l.source AS source,
+    l.lead_status AS current_lead_status,
+    l.agent_name AS current_agent_name,
+    l.agent_email AS current_agent_email
+FROM dispositions_current_local AS d
+LEFT JOIN leads_current_local AS l ON l.lead_id = d.lead_id
+WHERE d.disposition_type IN ('fresh', 'patch_out')
+COMMENT 'leads the call center handed to sales: when (CRM time), by which disposition and agent, for which project';
+
+-- 0007_handoffs_crm_time.sql
+CREATE OR REPLACE TABLE cc_to_sales_handoffs ON CLUSTER `lh` AS cc_to_sales_handoffs_local ENGINE = Distributed('lh', currentDatabase(), 'cc_to_sales_handoffs_local');
+
+-- 0008_replays_and_rebuilds.sql
+CREATE TABLE IF NOT EXISTS dead_letter_replays_local ON CLUSTER `lh`
+(
+    dead_letter_id UInt64 COMMENT 'cityHash64(received_at, remote_addr, body) of the dead letter',
+    replayed_at DateTime64(3, 'UTC') COMMENT 'when replay re-submitted it',
+    outcome LowCardinality(String) COMMENT 'stored, duplicate (stored by an earlier replay) or dead_letter (still fails)',
+    reason LowCardinality(String) COMMENT 'why it still fails, for outcome dead_letter',
+    error String COMMENT 'the error, for outcome dead_letter',
+    callback_id String COMMENT 'the callback it became, for stored and duplicate'
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/dead_letter_replays_local', '{replica}')
+ORDER BY (dead_letter_id, replayed_at)
+SETTINGS replicated_deduplication_window = 10000
+COMMENT 'what dead-letters replay made of each dead letter it re-submitted';
+
+-- 0008_replays_and_rebuilds.sql
+CREATE TABLE IF NOT EXISTS dead_letter_replays ON CLUSTER `lh` AS dead_letter_replays_local ENGINE = Distributed('lh', currentDatabase(), 'dead_letter_replays_local', rand());
+
+-- 0008_replays_and_rebuilds.sql
+CREATE TABLE IF NOT EXISTS rebuild_chunks_local ON CLUSTER `lh`
+(
+    rebuild String COMMENT 'the rebuild: when it started',
+    chunk UInt32 COMMENT 'the bucket of lead ids (lead_id % chunks); dead letters are their own chunk',
+    table_name LowCardinality(String),
+    rows UInt64 COMMENT 'rows written to the new table',
+    done_at DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/rebuild_chunks_local', '{replica}')
+ORDER BY (rebuild, chunk, table_name)
+SETTINGS replicated_deduplication_window = 10000
+COMMENT 'progress of leadhouse rebuild';
+
+-- 0008_replays_and_rebuilds.sql
+CREATE TABLE IF NOT EXISTS rebuild_chunks ON CLUSTER `lh` AS rebuild_chunks_local ENGINE = Distributed('lh', currentDatabase(), 'rebuild_chunks_local', rand());
+
 -- 0020_personal_data.sql
 CREATE TABLE IF NOT EXISTS pii_key_local ON CLUSTER `lh`
 (
@@ -1279,4 +2695,269 @@ CREATE OR REPLACE VIEW masked_unrecognized_values ON CLUSTER `lh` DEFINER = CURR
     src.last_seen_at AS last_seen_at
 FROM unrecognized_values AS src
 COMMENT 'unrecognized_values for analysts: personal columns masked';
+
+-- 0022_masked_state.sql
+CREATE OR REPLACE VIEW masked_leads_current ON CLUSTER `lh` DEFINER = CURRENT_USER SQL SECURITY DEFINER AS WITH
+    (SELECT (k0, k1) FROM pii_key ORDER BY created_at, k0, k1 LIMIT 1) AS pii,
+    s -> if(length(replaceRegexpAll(s, '[^0-9]', '')) >= 10, right(replaceRegexpAll(s, '[^0-9]', ''), 10), replaceRegexpOne(replaceRegexpAll(s, '[^0-9]', ''), '^0+', '')) AS national,
+    s -> if(national(s) = '', NULL, sipHash64Keyed(pii, national(s))) AS phone_key,
+    s -> if(trimBoth(s) = '', NULL, sipHash64Keyed(pii, lower(trimBoth(s)))) AS email_key,
+    s -> arrayStringConcat(arrayMap(w -> upperUTF8(leftUTF8(w, 1)), splitByWhitespace(s)), '') AS initials,
+    s -> right(replaceRegexpAll(s, '[^0-9]', ''), 4) AS last4,
+    s -> lower(if(position(s, '@') > 0, substringIndex(trimBoth(s), '@', -1), '')) AS domain_of,
+    s -> replaceRegexpAll(replaceRegexpAll(s, '[^[:space:]@]+@[^[:space:]@]+', '[email]'), '[+]?([0-9][ ().-]?){6,}[0-9]', '[phone]') AS scrubbed
+SELECT
+    src.lead_id AS lead_id,
+    src.last_callback_id AS last_callback_id,
+    src.last_seen_at AS last_seen_at,
+    src.last_seen_at_ist AS last_seen_at_ist,
+    src.first_seen_at AS first_seen_at,
+    src.first_seen_at_ist AS first_seen_at_ist,
+    src.callbacks AS callbacks,
+    src.mapping_version AS mapping_version,
+    src.crm_updated_at AS crm_updated_at,
+    src.arrival AS arrival,
+    src.action AS action,
+    src.action_raw AS action_raw,
+    src.action_known AS action_known,
+    src.lead_status AS lead_status,
+    src.lead_status_raw AS lead_status_raw,
+    src.last_status AS last_status,
+    src.last_status_raw AS last_status_raw,
+    src.status_before_cc AS status_before_cc,
+    src.status_before_cc_raw AS status_before_cc_raw,
+    initials(src.name) AS name,
+    last4(src.phone) AS phone,
+    src.country_code AS country_code,
+    domain_of(src.email) AS email,
+    src.source AS source,
+    src.sub_source AS sub_source,
+    src.channel_name AS channel_name,
+    src.placement AS placement,
+    src.project_id AS project_id,
+    src.project_name AS project_name,
+    src.project_usp AS project_usp,
+    src.project_description AS project_description,
+    src.developer AS developer,
+    src.city AS city,
+    src.rating AS rating,
+    src.min_budget AS min_budget,
+    src.max_budget AS max_budget,
+    src.agent_name AS agent_name,
+    domain_of(src.agent_email) AS agent_email,
+    src.created_at AS created_at,
+    src.claimed_at AS claimed_at,
+    scrubbed(src.lead_status_reasons) AS lead_status_reasons,
+    src.is_duplicate AS is_duplicate,
+    src.cp_id AS cp_id,
+    initials(src.cp_name) AS cp_name,
+    domain_of(src.cp_email) AS cp_email,
+    last4(src.cp_phone) AS cp_phone,
+    last4(src.cp_phone_with_country_code) AS cp_phone_with_country_code,
+    src.cp_phone_country_id AS cp_phone_country_id,
+    src.cp_country_id AS cp_country_id,
+    src.cp_firm_name AS cp_firm_name,
+    src.cp_rera_id AS cp_rera_id,
+    src.cp_locality_hash AS cp_locality_hash,
+    src.cp_city_hash AS cp_city_hash,
+    src.cp_location_info AS cp_location_info,
+    src.booking_area AS booking_area,
+    '' AS booking_unit_no,
+    src.booking_base_price AS booking_base_price,
+    src.booking_floor_number AS booking_floor_number,
+    src.booking_parking_price AS booking_parking_price,
+    src.booking_apartment_type AS booking_apartment_type,
+    src.booking_floor_rise_price AS booking_floor_rise_price,
+    src.booking_apartment_type_id AS booking_apartment_type_id,
+    mapFilter((k, v) -> k IN ('cp_id', 'duplicate_lead_id', 'is_nri', 'possession_in', 'mode_of_payment', 'purpose_of_purchase', 'current_apartment_type', 'current_residence_type'), src.extra_details) AS extra_details,
+    src.latest_event_id AS latest_event_id,
+    src.latest_event_type AS latest_event_type,
+    src.latest_event_type_raw AS latest_event_type_raw,
+    src.latest_event_start_time AS latest_event_start_time,
+    src.latest_event_end_time AS latest_event_end_time,
+    src.latest_disposition_type AS latest_disposition_type,
+    src.latest_disposition_type_raw AS latest_disposition_type_raw,
+    src.latest_disposition_at AS latest_disposition_at,
+    src.latest_call_id AS latest_call_id,
+    src.latest_call_duration_sec AS latest_call_duration_sec,
+    src.latest_call_status AS latest_call_status,
+    src.latest_call_at AS latest_call_at,
+    src.notes_count AS notes_count,
+    src.events_count AS events_count,
+    src.calls_count AS calls_count,
+    src.dispositions_count AS dispositions_count,
+    src.booking_docs_count AS booking_docs_count,
+    src.unknown_keys AS unknown_keys,
+    phone_key(src.phone) AS phone_hash,
+    email_key(src.email) AS email_hash
+FROM leads_current AS src
+COMMENT 'leads_current for analysts: personal columns masked';
+
+-- 0022_masked_state.sql
+CREATE OR REPLACE VIEW masked_events_current ON CLUSTER `lh` DEFINER = CURRENT_USER SQL SECURITY DEFINER AS SELECT
+    src.lead_id AS lead_id,
+    src.callback_id AS callback_id,
+    src.received_at AS received_at,
+    src.mapping_version AS mapping_version,
+    src.crm_updated_at AS crm_updated_at,
+    src.arrival AS arrival,
+    src.event_id AS event_id,
+    src.position AS position,
+    src.event_type AS event_type,
+    src.event_type_raw AS event_type_raw,
+    src.event_status AS event_status,
+    src.start_time AS start_time,
+    src.end_time AS end_time,
+    src.event_created_at AS event_created_at,
+    src.event_updated_at AS event_updated_at,
+    src.notes_count AS notes_count,
+    src.received_at_ist AS received_at_ist,
+    src.start_time_ist AS start_time_ist,
+    src.first_seen_at AS first_seen_at
+FROM events_current AS src
+COMMENT 'events_current for analysts: personal columns masked';
+
+-- 0022_masked_state.sql
+CREATE OR REPLACE VIEW masked_notes_current ON CLUSTER `lh` DEFINER = CURRENT_USER SQL SECURITY DEFINER AS WITH
+    s -> right(replaceRegexpAll(s, '[^0-9]', ''), 4) AS last4
+SELECT
+    src.lead_id AS lead_id,
+    src.callback_id AS callback_id,
+    src.received_at AS received_at,
+    src.mapping_version AS mapping_version,
+    src.crm_updated_at AS crm_updated_at,
+    src.arrival AS arrival,
+    src.note_id AS note_id,
+    src.event_id AS event_id,
+    src.position AS position,
+    src.note_type AS note_type,
+    '' AS data,
+    src.created_at AS created_at,
+    src.updated_at AS updated_at,
+    src.agent_id AS agent_id,
+    src.agent_name AS agent_name,
+    last4(src.agent_phone) AS agent_phone,
+    src.agent_phone_country_id AS agent_phone_country_id,
+    src.received_at_ist AS received_at_ist,
+    src.created_at_ist AS created_at_ist,
+    src.first_seen_at AS first_seen_at
+FROM notes_current AS src
+COMMENT 'notes_current for analysts: personal columns masked';
+
+-- 0022_masked_state.sql
+CREATE OR REPLACE VIEW masked_calls_current ON CLUSTER `lh` DEFINER = CURRENT_USER SQL SECURITY DEFINER AS WITH
+    (SELECT (k0, k1) FROM pii_key ORDER BY created_at, k0, k1 LIMIT 1) AS pii,
+    s -> if(length(replaceRegexpAll(s, '[^0-9]', '')) >= 10, right(replaceRegexpAll(s, '[^0-9]', ''), 10), replaceRegexpOne(replaceRegexpAll(s, '[^0-9]', ''), '^0+', '')) AS national,
+    s -> if(national(s) = '', NULL, sipHash64Keyed(pii, national(s))) AS phone_key,
+    s -> right(replaceRegexpAll(s, '[^0-9]', ''), 4) AS last4
+SELECT
+    src.lead_id AS lead_id,
+    src.callback_id AS callback_id,
+    src.received_at AS received_at,
+    src.mapping_version AS mapping_version,
+    src.crm_updated_at AS crm_updated_at,
+    src.arrival AS arrival,
+    src.call_id AS call_id,
+    src.position AS position,
+    src.call_action AS call_action,
+    last4(src.call_number) AS call_number,
+    last4(src.from_number) AS from_number,
+    last4(src.to_number) AS to_number,
+    src.duration_sec AS duration_sec,
+    src.first_leg_status AS first_leg_status,
+    src.second_leg_status AS second_leg_status,
+    src.stage AS stage,
+    src.sid AS sid,
+    '' AS recording_url,
+    src.start_time AS start_time,
+    src.end_time AS end_time,
+    src.inserted_at AS inserted_at,
+    src.updated_at AS updated_at,
+    src.agent_id AS agent_id,
+    src.agent_name AS agent_name,
+    last4(src.agent_phone) AS agent_phone,
+    src.agent_phone_country_id AS agent_phone_country_id,
+    src.received_at_ist AS received_at_ist,
+    src.start_time_ist AS start_time_ist,
+    src.first_seen_at AS first_seen_at,
+    phone_key(src.call_number) AS call_number_hash
+FROM calls_current AS src
+COMMENT 'calls_current for analysts: personal columns masked';
+
+-- 0022_masked_state.sql
+CREATE OR REPLACE VIEW masked_dispositions_current ON CLUSTER `lh` DEFINER = CURRENT_USER SQL SECURITY DEFINER AS WITH
+    s -> replaceRegexpAll(replaceRegexpAll(s, '[^[:space:]@]+@[^[:space:]@]+', '[email]'), '[+]?([0-9][ ().-]?){6,}[0-9]', '[phone]') AS scrubbed
+SELECT
+    src.lead_id AS lead_id,
+    src.callback_id AS callback_id,
+    src.received_at AS received_at,
+    src.mapping_version AS mapping_version,
+    src.crm_updated_at AS crm_updated_at,
+    src.arrival AS arrival,
+    src.disposition_id AS disposition_id,
+    src.position AS position,
+    src.disposition_type AS disposition_type,
+    src.disposition_type_raw AS disposition_type_raw,
+    src.agent_name AS agent_name,
+    scrubbed(src.reason) AS reason,
+    src.created_at AS created_at,
+    src.received_at_ist AS received_at_ist,
+    src.created_at_ist AS created_at_ist,
+    src.first_seen_at AS first_seen_at,
+    src.first_crm_updated_at AS first_crm_updated_at
+FROM dispositions_current AS src
+COMMENT 'dispositions_current for analysts: personal columns masked';
+
+-- 0022_masked_state.sql
+CREATE OR REPLACE VIEW masked_status_transitions_current ON CLUSTER `lh` DEFINER = CURRENT_USER SQL SECURITY DEFINER AS SELECT
+    src.lead_id AS lead_id,
+    src.callback_id AS callback_id,
+    src.received_at AS received_at,
+    src.mapping_version AS mapping_version,
+    src.crm_updated_at AS crm_updated_at,
+    src.arrival AS arrival,
+    src.status AS status,
+    src.status_key AS status_key,
+    src.position AS position,
+    src.moved_at AS moved_at,
+    src.status_before_cc AS status_before_cc,
+    src.status_before_cc_raw AS status_before_cc_raw,
+    src.received_at_ist AS received_at_ist,
+    src.moved_at_ist AS moved_at_ist,
+    src.first_seen_at AS first_seen_at
+FROM status_transitions_current AS src
+COMMENT 'status_transitions_current for analysts: personal columns masked';
+
+-- 0022_masked_state.sql
+CREATE OR REPLACE VIEW masked_booking_docs_current ON CLUSTER `lh` DEFINER = CURRENT_USER SQL SECURITY DEFINER AS SELECT
+    src.lead_id AS lead_id,
+    src.callback_id AS callback_id,
+    src.received_at AS received_at,
+    src.mapping_version AS mapping_version,
+    src.crm_updated_at AS crm_updated_at,
+    src.arrival AS arrival,
+    src.doc_id AS doc_id,
+    src.position AS position,
+    src.doc_lead_id AS doc_lead_id,
+    src.booking_doc_type AS booking_doc_type,
+    '' AS data,
+    src.tag AS tag,
+    src.status_id AS status_id,
+    src.created_at AS created_at,
+    src.updated_at AS updated_at,
+    src.received_at_ist AS received_at_ist,
+    src.first_seen_at AS first_seen_at
+FROM booking_docs_current AS src
+COMMENT 'booking_docs_current for analysts: personal columns masked';
+
+-- 0022_masked_state.sql
+CREATE OR REPLACE VIEW masked_scenario_counts ON CLUSTER `lh` DEFINER = CURRENT_USER SQL SECURITY DEFINER AS SELECT
+    src.day_ist AS day_ist,
+    src.scenario AS scenario,
+    src.project_name AS project_name,
+    src.source AS source,
+    src.callbacks AS callbacks,
+    src.leads AS leads
+FROM scenario_counts AS src
+COMMENT 'scenario_counts for analysts: counts only, nothing to mask';
 
