@@ -493,6 +493,14 @@ func (r *run) catchUp(ctx context.Context, first int) error {
 	}
 }
 
+// rowsOf appends rows, of table t, to a builder and says how many.
+func rowsOf[R any](t *schema.Table, rows []R) func(*array.RecordBuilder) int {
+	return func(rb *array.RecordBuilder) int {
+		schema.Append(t, rb, rows)
+		return len(rows)
+	}
+}
+
 // write inserts a chunk's rows into the new tables, each with a token of its own, and records
 // the chunk.
 func (r *run) write(ctx context.Context, c int, b *batch) error {
@@ -514,38 +522,14 @@ func (r *run) write(ctx context.Context, c int, b *batch) error {
 		return nil
 	}
 	steps := []error{
-		insert(schema.LeadUpdates, func(rb *array.RecordBuilder) int {
-			schema.Append(schema.LeadUpdates, rb, b.rows.leads)
-			return len(b.rows.leads)
-		}),
-		insert(schema.Events, func(rb *array.RecordBuilder) int {
-			schema.Append(schema.Events, rb, b.rows.Events)
-			return len(b.rows.Events)
-		}),
-		insert(schema.Notes, func(rb *array.RecordBuilder) int {
-			schema.Append(schema.Notes, rb, b.rows.Notes)
-			return len(b.rows.Notes)
-		}),
-		insert(schema.Calls, func(rb *array.RecordBuilder) int {
-			schema.Append(schema.Calls, rb, b.rows.Calls)
-			return len(b.rows.Calls)
-		}),
-		insert(schema.Dispositions, func(rb *array.RecordBuilder) int {
-			schema.Append(schema.Dispositions, rb, b.rows.Dispositions)
-			return len(b.rows.Dispositions)
-		}),
-		insert(schema.Transitions, func(rb *array.RecordBuilder) int {
-			schema.Append(schema.Transitions, rb, b.rows.Transitions)
-			return len(b.rows.Transitions)
-		}),
-		insert(schema.BookingDocs, func(rb *array.RecordBuilder) int {
-			schema.Append(schema.BookingDocs, rb, b.rows.BookingDocs)
-			return len(b.rows.BookingDocs)
-		}),
-		insert(schema.DeadLetters, func(rb *array.RecordBuilder) int {
-			schema.Append(schema.DeadLetters, rb, b.deadLetters)
-			return len(b.deadLetters)
-		}),
+		insert(schema.LeadUpdates, rowsOf(schema.LeadUpdates, b.rows.leads)),
+		insert(schema.Events, rowsOf(schema.Events, b.rows.Events)),
+		insert(schema.Notes, rowsOf(schema.Notes, b.rows.Notes)),
+		insert(schema.Calls, rowsOf(schema.Calls, b.rows.Calls)),
+		insert(schema.Dispositions, rowsOf(schema.Dispositions, b.rows.Dispositions)),
+		insert(schema.Transitions, rowsOf(schema.Transitions, b.rows.Transitions)),
+		insert(schema.BookingDocs, rowsOf(schema.BookingDocs, b.rows.BookingDocs)),
+		insert(schema.DeadLetters, rowsOf(schema.DeadLetters, b.deadLetters)),
 	}
 	if err := errors.Join(steps...); err != nil {
 		return err

@@ -154,14 +154,11 @@ func runDeadLetters(ctx context.Context, cfg config, log *slog.Logger, args []st
 			return fmt.Errorf("%w: dead-letters --since: %v", errUsage, err)
 		}
 	}
-	wh, err := clientWarehouse(ctx, cfg, log)
+	wh, err := migratedWarehouse(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer wh.close(context.WithoutCancel(ctx))
-	if err := wh.migrate(ctx, cfg, log); err != nil {
-		return err
-	}
 	if args[0] == "list" {
 		return listDeadLetters(ctx, wh.store, reason, since, stdout)
 	}

@@ -49,14 +49,11 @@ func runForget(ctx context.Context, cfg config, log *slog.Logger, args []string,
 	if *leadID == 0 && erasure.NationalNumber(*phone) == "" {
 		return fmt.Errorf("%w: forget needs -lead-id N or -phone P", errUsage)
 	}
-	wh, err := clientWarehouse(ctx, cfg, log)
+	wh, err := migratedWarehouse(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer wh.close(context.WithoutCancel(ctx))
-	if err := wh.migrate(ctx, cfg, log); err != nil {
-		return err
-	}
 	var shards erasure.Shards
 	if cfg.Cluster != "" {
 		nodes, err := clusterNodes(ctx, cfg)

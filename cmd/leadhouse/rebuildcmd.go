@@ -32,14 +32,11 @@ func runRebuild(ctx context.Context, cfg config, log *slog.Logger, args []string
 	}
 	stateOnly := fs.Lookup("state").Value.String() == "true"
 	chunk := *flagInt(fs, "chunk")
-	wh, err := clientWarehouse(ctx, cfg, log)
+	wh, err := migratedWarehouse(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer wh.close(context.WithoutCancel(ctx))
-	if err := wh.migrate(ctx, cfg, log); err != nil {
-		return err
-	}
 	f, _ := stderr.(*os.File)
 	prog := newProgress(stderr, f != nil && isTerminal(f), log, "rebuild", "callbacks", 0)
 	fl := flatten.New()

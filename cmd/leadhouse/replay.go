@@ -322,14 +322,11 @@ func runReplay(ctx context.Context, cfg config, log *slog.Logger, args []string,
 	if err != nil {
 		return err
 	}
-	wh, err := clientWarehouse(ctx, cfg, log)
+	wh, err := migratedWarehouse(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer wh.close(context.WithoutCancel(ctx))
-	if err := wh.migrate(ctx, cfg, log); err != nil {
-		return err
-	}
 	// The files are the source of truth for a replay: if it stops half-way it is run again (the
 	// same bodies give the same callback ids, and those stored are skipped), so its records need
 	// not be fsynced one by one.

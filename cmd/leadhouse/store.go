@@ -146,6 +146,19 @@ func serverWarehouse(cfg config) (*warehouse, error) {
 	return &warehouse{store: st, desc: fmt.Sprintf("ClickHouse server %s, database %s", strings.Join(cfg.ClickHouseAddr, ","), cfg.ClickHouseDatabase)}, nil
 }
 
+// migratedWarehouse is clientWarehouse with the migrations run, for the commands that write
+// (replay, rebuild, dead-letters, forget): a warehouse that fails to migrate is closed again.
+func migratedWarehouse(ctx context.Context, cfg config, log *slog.Logger) (*warehouse, error) {
+	wh, err := clientWarehouse(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := wh.migrate(ctx, cfg, log); err != nil {
+		return nil, errors.Join(err, wh.close(context.WithoutCancel(ctx)))
+	}
+	return wh, nil
+}
+
 // clientWarehouse opens the store a one-off command (query, migrate, replay) uses: the
 // configured server; the engine a running `serve` supervises on the data dir; or, when none runs,
 // an engine of its own on free ports of this machine, stopped by close.
