@@ -1,11 +1,13 @@
 package erasure
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/leadhouse/leadhouse/schema"
@@ -142,6 +144,9 @@ func (f *Forgetter) Forget(ctx context.Context, req Request) (Report, error) {
 		return rep, err
 	}
 
+	if err := noRebuild(ctx, f.DB); err != nil {
+		return rep, err
+	}
 	if len(f.Shards.Nodes) > 0 {
 		rep.Removed, err = DeleteFromCluster(ctx, f.DB, f.Shards, leadIDs, national)
 	} else {
@@ -232,4 +237,23 @@ func newID() (string, error) {
 		return "", fmt.Errorf("forget: %w", err)
 	}
 	return hex.EncodeToString(b[:]), nil
+}
+
+// rebuildSuffix is rebuild.Suffix: the new tables of a rebuild in progress are named with it.
+const rebuildSuffix = "__rebuild"
+
+// noRebuild fails while a rebuild is in progress: its new tables may already hold rows of the
+// person, re-flattened from raw bodies, and the rebuild would swap them in. The tombstone is
+// recorded by then, so every replay already leaves the person out; forget is run again once the
+// rebuild has finished or been dropped.
+func noRebuild(ctx context.Context, db DB) error {
+	var buf bytes.Buffer
+	q := "SELECT name FROM system.tables WHERE database = currentDatabase() AND endsWith(name, '" + rebuildSuffix + "') ORDER BY name LIMIT 1"
+	if err := db.Query(ctx, q, &buf); err != nil {
+		return fmt.Errorf("forget: look for a rebuild in progress: %w", err)
+	}
+	if name := strings.TrimSpace(buf.String()); name != "" {
+		return fmt.Errorf("forget: a rebuild is in progress (table %s exists) and may hold the person's rows: the request is recorded and every replay leaves them out; run leadhouse rebuild to finish it (or drop its %s tables), then run forget again to delete", name, rebuildSuffix)
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/leadhouse/leadhouse/erasure"
 	"github.com/leadhouse/leadhouse/flatten"
+	"github.com/leadhouse/leadhouse/rebuild"
 	"github.com/leadhouse/leadhouse/schema"
 	"github.com/leadhouse/leadhouse/sink/wal"
 )
@@ -196,6 +197,42 @@ func TestForgetGivesUpWhenTheServeDoesNotApply(t *testing.T) {
 	}
 	if _, n, _ := erasure.NewStore(filepath.Join(dir, "erasure")).Load(); n != 1 {
 		t.Errorf("%d requests recorded: the request must stay for every replay to honour", n)
+	}
+}
+
+// TestForgetDeletesNothingWhileARebuildIsInProgress: a rebuild's new tables may hold the person's
+// rows re-flattened from raw bodies, and the rebuild would swap them in, so Forget records the
+// request (every replay leaves the person out) but deletes nothing until the rebuild is over.
+func TestForgetDeletesNothingWhileARebuildIsInProgress(t *testing.T) {
+	db := warehouse(t)
+	dir := t.TempDir()
+	walDir := filepath.Join(dir, "wal")
+	serve(t, db, walDir, [][]byte{sample(t, "1402361", "+919999999988")}, nil)
+	rebuilding := "lead_updates" + rebuild.Suffix
+	if err := db.Exec(context.Background(), "CREATE TABLE "+rebuilding+" AS lead_updates"); err != nil {
+		t.Fatal(err)
+	}
+	f := &erasure.Forgetter{DB: db, Store: erasure.NewStore(filepath.Join(dir, "erasure")), WALDir: walDir, Decode: flatten.New().Flatten}
+	_, err := f.Forget(context.Background(), erasure.Request{LeadID: 1402361, By: "dpo@example"})
+	if err == nil || !strings.Contains(err.Error(), rebuilding) {
+		t.Fatalf("Forget during a rebuild: %v, want an error naming %s", err, rebuilding)
+	}
+	if got := queryString(t, db, "SELECT count() FROM lead_updates"); got != "1" {
+		t.Errorf("lead_updates holds %s rows: deleted during a rebuild", got)
+	}
+	if set, _, err := erasure.NewStore(filepath.Join(dir, "erasure")).Load(); err != nil || !set.HasLead(1402361) {
+		t.Errorf("the request is not recorded for every replay to honour (%v)", err)
+	}
+
+	if err := db.Exec(context.Background(), "DROP TABLE "+rebuilding); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.Forget(context.Background(), erasure.Request{LeadID: 1402361, By: "dpo@example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Removed["lead_updates"] != 1 || queryString(t, db, "SELECT count() FROM lead_updates") != "0" {
+		t.Errorf("Forget once the rebuild is over removed %s", rep.Removed.JSON())
 	}
 }
 
